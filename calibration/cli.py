@@ -1,0 +1,111 @@
+"""The `kvpareto` command line: memory ledger and grid (torch-free), calibration, fit, validate.
+
+Commands that run models import torch lazily, so `kvpareto memory` works in a service-only
+install. Bad input prints one clear line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.memory import gib, kv_bytes_per_token_16bit, ledger
+from models.space import Config, enumerate_grid, full_grid, parse_config
+from models.specs import load_spec, shipped_specs
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+
+def fail(message: str) -> None:
+    """One clear line on stderr, exit status 2."""
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    raise typer.Exit(2)
+
+
+@app.command()
+def memory(
+    model: Annotated[str, typer.Option(help="shipped spec name or path to a config.json")],
+    context: Annotated[int, typer.Option(help="context length in tokens")],
+    config: Annotated[str, typer.Option(help="configuration id")] = "w16-k16v16-cfull",
+    as_json: Annotated[bool, typer.Option("--json", help="bytes per term as JSON")] = False,
+) -> None:
+    """The memory ledger of one configuration at one context length."""
+    try:
+        if context <= 0:
+            raise ValueError(f"--context must be a positive number of tokens; got {context}")
+        spec = load_spec(model)
+        cfg = parse_config(config)
+        result = ledger(spec, cfg, context, _fitted_coefficients(spec.name))
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        doc = {
+            "model": spec.name,
+            "config": cfg.id,
+            "context_tokens": context,
+            "bytes": result.terms,
+            "exact": result.exact,
+            "peak_bytes": result.peak_bytes,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    table = Table(title=f"{spec.name} · {cfg.id} · {context:,} tokens")
+    table.add_column("term")
+    table.add_column("GiB", justify="right")
+    table.add_column("bytes", justify="right")
+    table.add_column("source")
+    for term, n_bytes in result.terms.items():
+        source = "exact" if result.exact[term] else "fitted" if _is_fitted(spec.name) else "default"
+        table.add_row(term, f"{gib(n_bytes):.3f}", f"{n_bytes:,}", source)
+    table.add_row("[bold]peak", f"[bold]{gib(result.peak_bytes):.3f}", f"{result.peak_bytes:,}", "")
+    console.print(table)
+
+
+def _fitted_coefficients(model: str):  # type: ignore[no-untyped-def]
+    from calibration.artifacts import fitted_coefficients
+
+    return fitted_coefficients(model)
+
+
+def _is_fitted(model: str) -> bool:
+    return _fitted_coefficients(model) is not None
+
+
+@app.command()
+def configs(
+    full: Annotated[bool, typer.Option(help="every bit pair, group, residual and chunk")] = False,
+) -> None:
+    """List the configuration grid, one canonical id per line."""
+    grid: list[Config] = full_grid() if full else enumerate_grid()
+    for c in grid:
+        sys.stdout.write(c.id + "\n")
+
+
+@app.command()
+def models() -> None:
+    """List the shipped architecture specs and testbed models."""
+    table = Table(title="shipped models")
+    for col in ("name", "type", "layers", "KV heads", "head_dim", "params", "KV B/token (16-bit)"):
+        table.add_column(col)
+    for name in shipped_specs():
+        s = load_spec(name)
+        table.add_row(
+            name, s.model_type, str(s.num_layers), str(s.num_kv_heads), str(s.head_dim),
+            f"{s.parameters:,}", f"{kv_bytes_per_token_16bit(s):,}",
+        )
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+"""kvpareto analytical core: specs, space, memory ledger, accuracy model, frontier.
+
+Pure Python/numpy/scipy: never imports torch.
+"""

@@ -1,0 +1,212 @@
+"""The accuracy model: task metrics predicted from the measured K/V quantization error.
+
+Per (task, metric) a linear model over monotone hinge features of the effective key and value
+errors (plus AWQ and context terms), fitted with non-negative weights on every feature that the
+physics says can only hurt, so fewer bits never helps in expectation. Intervals are
+split-conformal (cross-fitted), widened beyond the calibrated context range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import lsq_linear
+
+from models.artifact import Artifact, MetricFit
+from models.memory import GridArrays, grid_arrays, quantized_tokens
+from models.space import Config, KVScheme
+
+F64 = NDArray[np.float64]
+ERROR_FLOOR = 1e-4
+KNOTS = [-3.0, -2.5, -2.0, -1.5, -1.0, -0.5]
+FREE_FEATURES = ("intercept", "log2_context")
+
+
+def side_key(side: str, scheme: KVScheme) -> str | None:
+    """Key of one side of a scheme in the artifact's `kv_error` table (None when 16-bit)."""
+    bits = scheme.k_bits if side == "k" else scheme.v_bits
+    if bits == 16:
+        return None
+    gran = str(scheme.granularity)
+    if side == "v" and gran == "channel":
+        gran = "token"  # KIVI: values are quantized per token
+    if gran == "block":
+        gran = f"block{scheme.group}"
+    smooth = "-ks" if side == "k" and scheme.smooth_keys else ""
+    return f"{side}{bits}-{gran}{smooth}"
+
+
+@dataclass(frozen=True)
+class Design:
+    """Per-grid inputs that do not depend on the context length (computed once per grid)."""
+
+    grid: GridArrays
+    k_error: F64
+    v_error: F64
+    w4: F64
+
+
+def design(configs: Sequence[Config], kv_error: dict[str, float]) -> Design:
+    def lookup(side: str, c: Config) -> float:
+        key = side_key(side, c.kv)
+        if key is None:
+            return 0.0
+        if key not in kv_error:
+            raise ValueError(f"no measured {side.upper()} error for {key!r} ({c.id})")
+        return kv_error[key]
+
+    return Design(
+        grid=grid_arrays(configs),
+        k_error=np.array([lookup("k", c) for c in configs], dtype=np.float64),
+        v_error=np.array([lookup("v", c) for c in configs], dtype=np.float64),
+        w4=np.array([c.weights.bits == 4 for c in configs], dtype=np.float64),
+    )
+
+
+def _hinges(u: F64, name: str) -> tuple[list[F64], list[str]]:
+    cols = [u - np.log10(ERROR_FLOOR)]
+    names = [f"{name}_log"]
+    for t in KNOTS:
+        cols.append(np.maximum(u - t, 0.0))
+        names.append(f"{name}_hinge{t:g}")
+    return cols, names
+
+
+def features(d: Design, context_tokens: int | NDArray[np.int64]) -> tuple[F64, list[str]]:
+    """Feature matrix (N × F) and names; constrained features first, free ones last."""
+    tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(d.grid),))
+    fraction = quantized_tokens(tokens, d.grid) / np.maximum(tokens, 1)
+    # Error energy scales with the share of tokens held quantized (the rest is 16-bit).
+    k_eff = d.k_error * np.sqrt(fraction)
+    v_eff = d.v_error * np.sqrt(fraction)
+    kc, kn = _hinges(np.log10(k_eff + ERROR_FLOOR), "k")
+    vc, vn = _hinges(np.log10(v_eff + ERROR_FLOOR), "v")
+    cols = kc + vc + [d.w4]
+    names = kn + vn + ["awq"]
+    cols += [np.ones(len(tokens)), np.log2(tokens / 512.0)]
+    names += list(FREE_FEATURES)
+    return np.column_stack(cols), names
+
+
+def _target(kind: str, values: F64, baseline: F64, floor: float) -> F64:
+    if kind == "accuracy":
+        return baseline - values  # drop vs 16-bit
+    return np.log10(np.maximum(values, 0.0) + floor)
+
+
+def _solve(x: F64, y: F64, n_free: int) -> F64:
+    lower = np.r_[np.zeros(x.shape[1] - n_free), np.full(n_free, -np.inf)]
+    # A tiny ridge keeps the hinge weights stable when several features are collinear.
+    ridge = 1e-3 * np.eye(x.shape[1])
+    ridge[-n_free:, -n_free:] = 0
+    xa = np.vstack([x, ridge])
+    ya = np.r_[y, np.zeros(x.shape[1])]
+    return np.asarray(lsq_linear(xa, ya, bounds=(lower, np.inf)).x, dtype=np.float64)
+
+
+def baseline_at(table: dict[int, float], context_tokens: NDArray[np.int64]) -> F64:
+    """16-bit value at any context: linear in log2(context), clamped outside the table."""
+    xs = np.log2(np.array(sorted(table), dtype=np.float64))
+    ys = np.array([table[k] for k in sorted(table)], dtype=np.float64)
+    return np.interp(np.log2(np.asarray(context_tokens, dtype=np.float64)), xs, ys)
+
+
+def fit_metric(
+    task: str,
+    metric: str,
+    kind: str,
+    configs: Sequence[Config],
+    context_tokens: NDArray[np.int64],
+    values: F64,
+    kv_error: dict[str, float],
+    folds: int = 5,
+    coverage: float = 0.9,
+    seed: int = 0,
+) -> MetricFit:
+    """Fit one metric on measured runs; the interval half-width is cross-fitted conformal."""
+    if kind not in ("accuracy", "loss"):
+        raise ValueError(f"kind must be 'accuracy' or 'loss'; got {kind!r}")
+    tokens = np.asarray(context_tokens, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    base_rows = [i for i, c in enumerate(configs) if c.kv.is_baseline and c.weights.bits == 16]
+    if not base_rows:
+        raise ValueError(f"{task}/{metric}: no 16-bit baseline run to anchor the fit")
+    baseline: dict[int, float] = {}
+    for t in sorted(set(tokens[base_rows].tolist())):
+        baseline[int(t)] = float(np.mean(values[[i for i in base_rows if tokens[i] == t]]))
+    floor = 1e-5
+    x, names = features(design(configs, kv_error), tokens)
+    y = _target(kind, values, baseline_at(baseline, tokens), floor)
+    n_free = len(FREE_FEATURES)
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(len(y)) % max(2, min(folds, len(y)))
+    residuals = np.empty(len(y))
+    for f in np.unique(fold_of):
+        train = fold_of != f
+        coef = _solve(x[train], y[train], n_free)
+        residuals[~train] = np.abs(y[~train] - x[~train] @ coef)
+    n = len(residuals)
+    level = min(1.0, np.ceil((n + 1) * coverage) / n)
+    coef = _solve(x, y, n_free)
+    return MetricFit(
+        task=task,
+        metric=metric,
+        kind=kind,  # type: ignore[arg-type]
+        feature_names=names,
+        coef=[float(c) for c in coef],
+        knots={"k": KNOTS, "v": KNOTS},
+        baseline=baseline,
+        interval_q=float(np.quantile(residuals, level)),
+        coverage=coverage,
+        contexts=sorted(baseline),
+        floor=floor,
+        n_runs=n,
+        cv_mae=float(np.mean(residuals)),
+    )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Per-row prediction at one context; `extrapolated` when outside the calibrated range."""
+
+    mean: F64
+    lower: F64
+    upper: F64
+    extrapolated: bool
+
+
+def predict(fit: MetricFit, d: Design, context_tokens: int) -> Prediction:
+    """Vectorised prediction for every row of a design at one context length."""
+    if fit.knots.get("k") != KNOTS:
+        raise ValueError(f"{fit.task}/{fit.metric}: artifact uses other knots; re-run fit")
+    x, names = features(d, context_tokens)
+    if names != fit.feature_names:
+        raise ValueError(f"{fit.task}/{fit.metric}: artifact features differ; re-run fit")
+    z = x @ np.asarray(fit.coef)
+    lo_ctx, hi_ctx = min(fit.contexts), max(fit.contexts)
+    widen = 1.0 + max(0.0, np.log2(context_tokens / hi_ctx), np.log2(lo_ctx / context_tokens))
+    q = fit.interval_q * widen
+    if fit.kind == "accuracy":
+        base = baseline_at(fit.baseline, np.full(len(z), context_tokens, dtype=np.int64))
+        mean = np.clip(base - z, 0.0, 1.0)
+        lower, upper = np.clip(base - z - q, 0.0, 1.0), np.clip(base - z + q, 0.0, 1.0)
+    else:
+        mean = np.power(10.0, z) - fit.floor
+        lower = np.maximum(np.power(10.0, z - q) - fit.floor, 0.0)
+        upper = np.power(10.0, z + q) - fit.floor
+    return Prediction(mean, lower, upper, bool(widen > 1.0))
+
+
+def metric_fit(artifact: Artifact, task: str, metric: str) -> MetricFit:
+    """The fitted model for (task, metric), with an error listing what the artifact has."""
+    if task not in artifact.accuracy:
+        raise KeyError(f"{artifact.model} has no accuracy model for task {task!r}; "
+                       f"calibrated tasks: {', '.join(sorted(artifact.accuracy)) or 'none'}")
+    by_metric = artifact.accuracy[task]
+    if metric not in by_metric:
+        raise KeyError(f"{artifact.model}/{task} has no metric {metric!r}; "
+                       f"available: {', '.join(sorted(by_metric))}")
+    return by_metric[metric]

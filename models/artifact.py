@@ -1,0 +1,186 @@
+"""The per-model calibration artifact: versioned JSON validated by pydantic, never pickled.
+
+One file per model: the fitted memory coefficients (with residuals), the measured K/V
+quantization errors per scheme side, and one accuracy model per (task, metric).
+Validation reports written by `kvpareto validate` share this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from models.memory import TRANSIENT_TERMS, MemoryCoefficients
+
+SCHEMA_VERSION = 1
+ARTIFACT_KIND = "kvpareto.artifact"
+REPORT_KIND = "kvpareto.validation"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class ArtifactError(ValueError):
+    """An artifact file that is unreadable, corrupt, foreign or of another schema version."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MemoryFit(_Strict):
+    """Fitted transient coefficients and runtime overhead; residuals are relative errors."""
+
+    runtime: str = Field(description="device and attention implementation, e.g. cpu-sdpa")
+    coefficients: dict[str, float]
+    overhead_bytes: int
+    contexts: list[int]
+    residuals: list[float] = Field(default_factory=list)
+    n_runs: int = 0
+
+    @field_validator("coefficients")
+    @classmethod
+    def _known_terms(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(TRANSIENT_TERMS)
+        if unknown:
+            raise ValueError(f"unknown transient terms {sorted(unknown)}; known: {TRANSIENT_TERMS}")
+        return v
+
+    def to_coefficients(self) -> MemoryCoefficients:
+        return MemoryCoefficients(dict(self.coefficients), self.overhead_bytes, fitted=True)
+
+
+class MetricFit(_Strict):
+    """A monotone linear model over hinge features of the K/V error (see models.accuracy)."""
+
+    task: str
+    metric: str
+    kind: Literal["accuracy", "loss"]
+    feature_names: list[str]
+    coef: list[float]
+    knots: dict[str, list[float]]
+    baseline: dict[int, float] = Field(description="16-bit value per calibrated context")
+    interval_q: float = Field(ge=0, description="split-conformal half-width at `coverage`")
+    coverage: float = 0.9
+    contexts: list[int]
+    floor: float = 1e-5
+    n_runs: int = 0
+    cv_mae: float | None = None
+
+
+class Artifact(_Strict):
+    """Everything the service needs to predict one model's frontier."""
+
+    kind: Literal["kvpareto.artifact"] = "kvpareto.artifact"
+    schema_version: int = SCHEMA_VERSION
+    model: str
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    code_version: str = "0.1.0"
+    config_json: dict[str, object] = Field(description="the architecture facts of the model")
+    memory: MemoryFit | None = None
+    kv_error: dict[str, float] = Field(
+        default_factory=dict, description="relative reconstruction error per scheme side"
+    )
+    accuracy: dict[str, dict[str, MetricFit]] = Field(default_factory=dict)
+    calibrated_contexts: list[int] = Field(default_factory=list)
+    tasks: list[str] = Field(default_factory=list)
+
+    @field_validator("model")
+    @classmethod
+    def _safe(cls, v: str) -> str:
+        if not _SAFE_NAME.match(v):
+            raise ValueError("model names use letters, digits, '.', '_' and '-' only")
+        return v
+
+
+class ValidationPoint(_Strict):
+    config: str
+    predicted_peak_bytes: int
+    measured_peak_bytes: int | None
+    predicted_accuracy: float | None
+    accuracy_lower: float | None
+    accuracy_upper: float | None
+    measured_accuracy: float | None
+    status: str = "ok"
+    error: str | None = None
+
+
+class ValidationReport(_Strict):
+    """Predicted vs measured memory and accuracy for re-run frontier points."""
+
+    kind: Literal["kvpareto.validation"] = "kvpareto.validation"
+    schema_version: int = SCHEMA_VERSION
+    model: str
+    task: str
+    metric: str
+    context_tokens: int
+    budget_bytes: int | None = None
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    points: list[ValidationPoint]
+    memory_median_abs_rel_error: float | None = None
+    memory_max_abs_rel_error: float | None = None
+    accuracy_mae: float | None = None
+    accuracy_coverage: float | None = None
+
+
+def artifact_path(folder: Path, model: str) -> Path:
+    if not _SAFE_NAME.match(model):
+        raise ArtifactError(f"invalid model name {model!r}")
+    return folder / f"{model}.json"
+
+
+def write_json_atomic(path: Path, document: BaseModel) -> Path:
+    """Write through a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(document.model_dump_json(indent=1))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read(path: Path, kind: str) -> dict[str, object]:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(raw, dict) or raw.get("kind") != kind:
+        found = raw.get("kind") if isinstance(raw, dict) else type(raw).__name__
+        raise ArtifactError(f"{path}: not a {kind} document (kind {found!r})")
+    if raw.get("schema_version") != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path}: schema version {raw.get('schema_version')!r}, this code reads "
+            f"{SCHEMA_VERSION}; re-run `kvpareto fit`"
+        )
+    return raw
+
+
+def load_artifact(path: Path) -> Artifact:
+    """Load and validate one artifact; raise ArtifactError with a clear message otherwise."""
+    raw = _read(path, ARTIFACT_KIND)
+    try:
+        return Artifact.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ArtifactError(f"{path}: invalid artifact at {where}: {first['msg']}") from None
+
+
+def load_report(path: Path) -> ValidationReport:
+    raw = _read(path, REPORT_KIND)
+    try:
+        return ValidationReport.model_validate(raw)
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise ArtifactError(f"{path}: invalid validation report: {msg}") from None

@@ -1,0 +1,343 @@
+"""The memory ledger: integer bytes per term, vectorised over a grid of configurations.
+
+    peak = weights + kv_cache(L) + transient_peak(config, L) + runtime_overhead
+
+`weights` and `kv_cache` are exact (they count what a checkpoint and the project's quantized
+cache really hold); the transient terms are analytic features whose coefficients a calibration
+fit sets (`MemoryCoefficients`), defaults from first principles. Units (GiB) only at the edges.
+
+KV cache layout (per layer, K and V alike unless said; H = KV heads, D = head_dim, b = bits):
+- 16-bit side: H·T·D·2 bytes.
+- quantized side: the oldest T_q tokens as codes packed along D, H·T_q·ceil(D·b/8) bytes, plus
+  one fp16 scale and one fp16 zero (4 bytes) per group; the newest T − T_q tokens stay 16-bit.
+  T_q = max(T − R, 0), except `channel`, which quantizes whole groups of CHANNEL_GROUP_TOKENS
+  tokens: T_q = ⌊max(T − R, 0)/32⌋·32 for both sides.
+- groups: `token` one per token-head; `block` D/G per token-head; `channel` keys one per
+  head-channel per 32-token group, values one per token-head; `tensor` one per flush segment
+  (each cache update that pushes tokens out of the residual window quantizes them together).
+- key smoothing: one fp16 mean per head and channel of the keys (H·D·2 bytes).
+The counts assume the cache state after a prefill of L tokens in chunks of C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.space import CHANNEL_GROUP_TOKENS, Config, Weights
+from models.specs import ArchSpec
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+HALF = 2  # bytes of a 16-bit element
+META = 4  # fp16 scale + fp16 zero per group
+GRAN_CODES = {None: 0, "tensor": 1, "token": 2, "block": 3, "channel": 4}
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class GridArrays:
+    """Columns of a list of configurations, for vectorised evaluation (N rows)."""
+
+    w_bits: I64
+    w_group: I64
+    k_bits: I64
+    v_bits: I64
+    gran: I64
+    group: I64
+    smooth: I64
+    residual: I64
+    chunk: I64  # 0 = no chunking
+
+    def __len__(self) -> int:
+        return len(self.k_bits)
+
+
+def grid_arrays(configs: Sequence[Config]) -> GridArrays:
+    def col(values: list[int]) -> I64:
+        return np.asarray(values, dtype=np.int64)
+
+    return GridArrays(
+        w_bits=col([c.weights.bits for c in configs]),
+        w_group=col([c.weights.group or 0 for c in configs]),
+        k_bits=col([c.kv.k_bits for c in configs]),
+        v_bits=col([c.kv.v_bits for c in configs]),
+        gran=col([GRAN_CODES[c.kv.granularity] for c in configs]),
+        group=col([c.kv.group or 0 for c in configs]),
+        smooth=col([int(c.kv.smooth_keys) for c in configs]),
+        residual=col([c.kv.residual for c in configs]),
+        chunk=col([c.chunk or 0 for c in configs]),
+    )
+
+
+def check_compatible(spec: ArchSpec, config: Config) -> None:
+    """Raise ValueError when a configuration cannot be applied to this architecture."""
+    if config.kv.granularity == "block" and spec.head_dim % int(config.kv.group or 1):
+        raise ValueError(
+            f"block group {config.kv.group} does not divide {spec.name}'s head_dim "
+            f"{spec.head_dim}; allowed block groups divide it: "
+            + ", ".join(str(g) for g in (32, 64, 128) if spec.head_dim % g == 0)
+        )
+    if config.weights.bits == 4:
+        awq_linear_bytes(spec, int(config.weights.group or 128))
+
+
+def compatible(spec: ArchSpec, configs: Sequence[Config]) -> list[Config]:
+    """The configurations that apply to this architecture."""
+    keep = []
+    for c in configs:
+        try:
+            check_compatible(spec, c)
+        except ValueError:
+            continue
+        keep.append(c)
+    return keep
+
+
+# ---- weights (exact) -------------------------------------------------------------------------
+
+
+def awq_linear_bytes(spec: ArchSpec, group: int) -> int:
+    """Bytes of every decoder linear layer as an AWQ GEMM checkpoint stores it (all layers).
+
+    qweight int32 [in, out/8] (int4 packed), qzeros int32 [in/g, out/8], scales fp16 [in/g, out],
+    bias fp16 [out] where the layer has one.
+    """
+    total = 0
+    for name, fan_in, fan_out, bias in spec.linear_shapes():
+        if fan_in % group or fan_out % 8:
+            raise ValueError(
+                f"AWQ group {group} does not divide {spec.name}'s {name} in_features {fan_in} "
+                f"(or out_features {fan_out} is not a multiple of 8); such a layer cannot be "
+                "packed, use a group size that divides every in_features"
+            )
+        groups = fan_in // group
+        total += fan_in * fan_out // 2 + groups * fan_out // 2 + groups * fan_out * HALF
+        total += fan_out * HALF if bias else 0
+    return total * spec.num_layers
+
+
+def weight_bytes(spec: ArchSpec, weights: Weights) -> int:
+    """Exact weight bytes: 2 per parameter at 16 bit; AWQ packs decoder linears only."""
+    if weights.bits == 16:
+        return HALF * spec.parameters
+    linear_params = sum(
+        a * b + (b if bias else 0) for _, a, b, bias in spec.linear_shapes()
+    ) * spec.num_layers
+    rest = spec.parameters - linear_params  # embeddings, lm_head, norms stay 16-bit
+    return HALF * rest + awq_linear_bytes(spec, int(weights.group or 128))
+
+
+def weight_bytes_grid(spec: ArchSpec, g: GridArrays) -> I64:
+    out = np.full(len(g), weight_bytes(spec, Weights(16)), dtype=np.int64)
+    for group in np.unique(g.w_group[g.w_bits == 4]):
+        out[(g.w_bits == 4) & (g.w_group == group)] = weight_bytes(spec, Weights(4, int(group)))
+    return out
+
+
+# ---- KV cache (exact) ------------------------------------------------------------------------
+
+
+def tensor_segments(tokens: I64, chunk: I64, residual: I64) -> I64:
+    """Flush segments after a prefill of `tokens` in chunks (0 = one chunk), residual window R.
+
+    Chunk i ends at e_i = min(i·C, T); its update flushes iff e_i > R.
+    """
+    c = np.where(chunk > 0, chunk, np.maximum(tokens, 1))
+    n = -(-tokens // c)
+    early = np.minimum(np.maximum(n - 1, 0), residual // c)
+    return np.asarray(np.where(tokens > residual, n - early, 0), dtype=np.int64)
+
+
+def quantized_tokens(tokens: I64, g: GridArrays) -> I64:
+    """T_q: how many of the oldest tokens are held quantized."""
+    beyond = np.maximum(tokens - g.residual, 0)
+    channel = (beyond // CHANNEL_GROUP_TOKENS) * CHANNEL_GROUP_TOKENS
+    return np.asarray(np.where(g.gran == GRAN_CODES["channel"], channel, beyond), dtype=np.int64)
+
+
+def _side_bytes(spec: ArchSpec, g: GridArrays, tokens: I64, bits: I64, keys: bool) -> I64:
+    h, d = spec.num_kv_heads, spec.head_dim
+    quant = bits < 16
+    t_q = np.where(quant, quantized_tokens(tokens, g), 0)
+    codes = h * t_q * (-(-d * bits // 8))
+    gran = g.gran
+    per_token = h * t_q * META
+    block_groups = np.where(g.group > 0, d // np.maximum(g.group, 1), 1)
+    channel_k = h * d * (t_q // CHANNEL_GROUP_TOKENS) * META
+    meta = np.select(
+        [gran == 1, gran == 2, gran == 3, gran == 4],
+        [
+            tensor_segments(tokens, g.chunk, g.residual) * META,
+            per_token,
+            per_token * block_groups,
+            channel_k if keys else per_token,
+        ],
+        default=0,
+    )
+    meta = np.where(quant, meta, 0)
+    residual = h * (tokens - t_q) * d * HALF
+    total = codes + meta + residual
+    if keys:
+        total = total + np.where(quant & (g.smooth == 1) & (tokens > 0), h * d * HALF, 0)
+    return np.asarray(total, dtype=np.int64)
+
+
+def kv_cache_bytes_grid(spec: ArchSpec, g: GridArrays, context_tokens: int | I64) -> I64:
+    """Exact KV-cache bytes for every row at `context_tokens` (scalar or array per row)."""
+    tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(g),))
+    per_layer = _side_bytes(spec, g, tokens, g.k_bits, True)
+    per_layer = per_layer + _side_bytes(spec, g, tokens, g.v_bits, False)
+    return per_layer * spec.num_layers
+
+
+def kv_cache_bytes(spec: ArchSpec, config: Config, context_tokens: int) -> int:
+    return int(kv_cache_bytes_grid(spec, grid_arrays([config]), context_tokens)[0])
+
+
+# ---- transient peak (analytic, fitted) -------------------------------------------------------
+
+TRANSIENT_TERMS = (
+    "hidden",  # chunk × hidden: residual stream, normed copies, attention output
+    "mlp",  # chunk × intermediate: gate, up and their product
+    "scores",  # chunk × heads × L: attention scores (eager, or SDPA's math path)
+    "kv_layer",  # L × kv_dim × 2: K and V of the layer being computed (dequantized or concat)
+    "kv_repeat",  # L × q_dim × 2: K and V expanded to all query heads (GQA repeat)
+    "quant_work",  # chunk × kv_dim × 2: working copies while quantizing a chunk
+    "awq_dequant",  # largest linear in × out: a layer's weight dequantized on the fly
+    "logits",  # logit positions × vocab
+)
+DEFAULT_COEFFICIENTS: dict[str, float] = {
+    "hidden": 4.0,
+    "mlp": 3.0,
+    "scores": 0.0,
+    "kv_layer": 1.0,
+    "kv_repeat": 0.0,
+    "quant_work": 2.0,
+    "awq_dequant": 1.0,
+    "logits": 2.0,
+}
+
+
+@dataclass(frozen=True)
+class MemoryCoefficients:
+    """Per-model, per-runtime coefficients of the transient terms and the runtime overhead."""
+
+    coefficients: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COEFFICIENTS))
+    overhead_bytes: int = 0
+    fitted: bool = False
+
+
+def transient_features(
+    spec: ArchSpec, g: GridArrays, context_tokens: int | I64, logits_positions: int = 1
+) -> dict[str, F64]:
+    """Each transient term in bytes at coefficient 1, per row."""
+    tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(g),))
+    chunk = np.where(g.chunk > 0, np.minimum(g.chunk, tokens), tokens).astype(np.float64)
+    t = tokens.astype(np.float64)
+    quant = ((g.k_bits < 16) | (g.v_bits < 16)).astype(np.float64)
+    largest = max(a * b for _, a, b, _ in spec.linear_shapes())
+    return {
+        "hidden": chunk * spec.hidden_size * HALF,
+        "mlp": chunk * spec.intermediate_size * HALF,
+        "scores": chunk * spec.num_heads * t * HALF,
+        "kv_layer": t * spec.kv_dim * 2 * HALF,
+        "kv_repeat": t * spec.q_dim * 2 * HALF,
+        "quant_work": chunk * spec.kv_dim * 2 * HALF * quant,
+        "awq_dequant": (g.w_bits == 4).astype(np.float64) * largest * HALF,
+        "logits": np.full(len(g), float(logits_positions * spec.vocab_size * HALF)),
+    }
+
+
+def transient_bytes_grid(
+    spec: ArchSpec,
+    g: GridArrays,
+    context_tokens: int | I64,
+    coefficients: MemoryCoefficients | None = None,
+) -> dict[str, I64]:
+    coef = (coefficients or MemoryCoefficients()).coefficients
+    feats = transient_features(spec, g, context_tokens)
+    return {k: np.rint(coef.get(k, 0.0) * v).astype(np.int64) for k, v in feats.items()}
+
+
+# ---- the whole ledger ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerGrid:
+    """Bytes per term for N configurations at one context (arrays of length N)."""
+
+    weights: I64
+    kv_cache: I64
+    transient: dict[str, I64]
+    overhead: int
+    fitted: bool
+
+    @property
+    def transient_total(self) -> I64:
+        total = np.zeros_like(self.weights)
+        for v in self.transient.values():
+            total = total + v
+        return total
+
+    @property
+    def peak(self) -> I64:
+        return self.weights + self.kv_cache + self.transient_total + self.overhead
+
+
+def ledger_grid(
+    spec: ArchSpec,
+    g: GridArrays,
+    context_tokens: int | I64,
+    coefficients: MemoryCoefficients | None = None,
+) -> LedgerGrid:
+    coefficients = coefficients or MemoryCoefficients()
+    return LedgerGrid(
+        weights=weight_bytes_grid(spec, g),
+        kv_cache=kv_cache_bytes_grid(spec, g, context_tokens),
+        transient=transient_bytes_grid(spec, g, context_tokens, coefficients),
+        overhead=coefficients.overhead_bytes,
+        fitted=coefficients.fitted,
+    )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger of one configuration: bytes per term, and which terms are exact."""
+
+    terms: dict[str, int]
+    exact: dict[str, bool]
+
+    @property
+    def peak_bytes(self) -> int:
+        return sum(self.terms.values())
+
+
+def ledger(
+    spec: ArchSpec,
+    config: Config,
+    context_tokens: int,
+    coefficients: MemoryCoefficients | None = None,
+) -> Ledger:
+    """The full ledger for one configuration; raises ValueError on bad input."""
+    if context_tokens <= 0:
+        raise ValueError(f"context_tokens must be a positive integer; got {context_tokens}")
+    check_compatible(spec, config)
+    grid = ledger_grid(spec, grid_arrays([config]), context_tokens, coefficients)
+    terms = {"weights": int(grid.weights[0]), "kv_cache": int(grid.kv_cache[0])}
+    terms |= {f"transient.{k}": int(v[0]) for k, v in grid.transient.items()}
+    terms["runtime_overhead"] = grid.overhead
+    exact = {k: k in ("weights", "kv_cache") for k in terms}
+    return Ledger(terms, exact)
+
+
+def kv_bytes_per_token_16bit(spec: ArchSpec) -> int:
+    """2 (K, V) × layers × KV heads × head_dim × 2 bytes."""
+    return 2 * spec.num_layers * spec.kv_dim * HALF
+
+
+def gib(n_bytes: float) -> float:
+    return float(n_bytes) / GIB

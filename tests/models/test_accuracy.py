@@ -1,0 +1,115 @@
+"""The accuracy model: monotone in bits, calibrated intervals, extrapolation flagged, JSON-safe.
+
+Data here is drawn from a known response (KL grows with the squared K/V error) so the fit can
+be checked against the truth; the real fit runs on measured runs in calibration.
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from models.accuracy import design, fit_metric, predict, side_key
+from models.space import Config, KVScheme, Weights, kv_schemes
+
+GRAN_FACTOR = {"tensor": 3.0, "token": 1.0, "block32": 0.6, "block64": 0.7, "block128": 0.8,
+               "channel": 0.9}
+
+
+def error_table():
+    table = {}
+    for kv in kv_schemes():
+        for side in ("k", "v"):
+            key = side_key(side, kv)
+            if key:
+                bits = int(key[1])
+                gran = key.split("-")[1]
+                smooth = 0.5 if key.endswith("-ks") else 1.0
+                table[key] = 0.6 * 2.0**-bits * GRAN_FACTOR.get(gran, 1.0) * smooth * 4
+    return table
+
+
+def truth(configs, contexts, table, rng, noise=0.1):
+    d = design(configs, table)
+    from models.memory import quantized_tokens
+
+    frac = quantized_tokens(np.asarray(contexts), d.grid) / np.asarray(contexts)
+    kl = 3.0 * (d.k_error**2) * frac + 1.0 * (d.v_error**2) * frac + 0.002 * d.w4
+    kl = kl * np.exp(rng.normal(0, noise, len(kl))) + 1e-6
+    em = np.clip(0.98 - 0.9 * (1 - np.exp(-kl / 0.02)) + rng.normal(0, 0.02, len(kl)), 0, 1)
+    return kl, em
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    table = error_table()
+    schemes = list(kv_schemes())
+    configs, contexts = [Config(), Config()], [256, 512]
+    for kv in schemes:
+        for w in (Weights(16), Weights(4, 128)):
+            configs.append(Config(w, kv, 256))
+            contexts.append(int(rng.choice([256, 512])))
+    kl, em = truth(configs, contexts, table, rng)
+    return table, configs, np.array(contexts), kl, em, rng
+
+
+def split(n, rng):
+    """Both baseline runs (rows 0, 1) train; the rest is halved at random."""
+    idx = 2 + rng.permutation(n - 2)
+    return np.r_[0, 1, idx[: len(idx) // 2]], idx[len(idx) // 2:]
+
+
+def test_graded_metric_ranks_held_out_configs(data):
+    table, configs, ctx, kl, _, rng = data
+    train, test = split(len(configs), rng)
+    fit = fit_metric("t", "kl", "loss", [configs[i] for i in train], ctx[train], kl[train], table)
+    pred = predict(fit, design([configs[i] for i in test], table), 512)
+    rho = spearmanr(pred.mean, kl[test] * np.where(ctx[test] == 512, 1, 1)).statistic
+    assert rho > 0.9
+
+
+def test_accuracy_intervals_cover_about_ninety_percent(data):
+    table, configs, ctx, _, em, rng = data
+    train, test = split(len(configs), rng)
+    fit = fit_metric("t", "em", "accuracy", [configs[i] for i in train], ctx[train], em[train],
+                     table)
+    inside = []
+    for t in (256, 512):
+        rows = [i for i in test if ctx[i] == t]
+        pred = predict(fit, design([configs[i] for i in rows], table), t)
+        inside += list((em[rows] >= pred.lower) & (em[rows] <= pred.upper))
+    assert 0.8 <= np.mean(inside) <= 0.98
+    trivial = np.mean(np.abs(em[test] - 0.98))
+    pred = predict(fit, design([configs[i] for i in test], table), 512)
+    assert np.mean(np.abs(pred.mean - em[test])) < 0.5 * trivial
+
+
+def test_fewer_bits_never_predicted_better(data):
+    table, configs, ctx, _, em, _ = data
+    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table)
+    for gran in ("token", "tensor"):
+        ladder = [Config(kv=KVScheme(b, b, gran, None, False, 0), chunk=256) for b in (8, 4, 2)]
+        acc = predict(fit, design(ladder, table), 512).mean
+        assert acc[0] >= acc[1] >= acc[2]
+
+
+def test_extrapolation_is_flagged_and_wider(data):
+    table, configs, ctx, kl, _, _ = data
+    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table)
+    d = design(configs[:10], table)
+    inside, outside = predict(fit, d, 512), predict(fit, d, 4096)
+    assert not inside.extrapolated and outside.extrapolated
+    width = lambda p: np.log10(p.upper + 1e-5) - np.log10(p.lower + 1e-5)  # noqa: E731
+    assert (width(outside) > width(inside)).all()
+
+
+def test_needs_a_baseline(data):
+    table, configs, ctx, kl, _, _ = data
+    rows = [i for i, c in enumerate(configs) if not c.kv.is_baseline]
+    with pytest.raises(ValueError, match="baseline"):
+        fit_metric("t", "kl", "loss", [configs[i] for i in rows], ctx[rows], kl[rows], table)
+
+
+def test_missing_error_is_named():
+    with pytest.raises(ValueError, match="k4-token"):
+        design([Config(kv=KVScheme(4, 4, "token"))], {"v4-token": 0.1})
