@@ -75,19 +75,22 @@ def _hinges(u: F64, name: str) -> tuple[list[F64], list[str]]:
     return cols, names
 
 
-def features(d: Design, context_tokens: int | NDArray[np.int64]) -> tuple[F64, list[str]]:
-    """Feature matrix (N × F) and names; constrained features first, free ones last."""
+def _columns(
+    d: Design, context_tokens: int | NDArray[np.int64]
+) -> tuple[list[F64], list[str]]:
     tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(d.grid),))
     fraction = quantized_tokens(tokens, d.grid) / np.maximum(tokens, 1)
     # Error energy scales with the share of tokens held quantized (the rest is 16-bit).
-    k_eff = d.k_error * np.sqrt(fraction)
-    v_eff = d.v_error * np.sqrt(fraction)
-    kc, kn = _hinges(np.log10(k_eff + ERROR_FLOOR), "k")
-    vc, vn = _hinges(np.log10(v_eff + ERROR_FLOOR), "v")
-    cols = kc + vc + [d.w4]
-    names = kn + vn + ["awq"]
-    cols += [np.ones(len(tokens)), np.log2(tokens / 512.0)]
-    names += list(FREE_FEATURES)
+    root = np.sqrt(fraction)
+    kc, kn = _hinges(np.log10(d.k_error * root + ERROR_FLOOR), "k")
+    vc, vn = _hinges(np.log10(d.v_error * root + ERROR_FLOOR), "v")
+    cols = kc + vc + [d.w4, np.ones(len(tokens)), np.log2(tokens / 512.0)]
+    return cols, kn + vn + ["awq", *FREE_FEATURES]
+
+
+def features(d: Design, context_tokens: int | NDArray[np.int64]) -> tuple[F64, list[str]]:
+    """Feature matrix (N × F) and names; constrained features first, free ones last."""
+    cols, names = _columns(d, context_tokens)
     return np.column_stack(cols), names
 
 
@@ -170,34 +173,44 @@ def fit_metric(
 
 @dataclass(frozen=True)
 class Prediction:
-    """Per-row prediction at one context; `extrapolated` when outside the calibrated range."""
+    """Per-row prediction; `extrapolated` when any row's context is outside the calibrated
+    range (`extrapolated_rows` says which)."""
 
     mean: F64
     lower: F64
     upper: F64
     extrapolated: bool
+    extrapolated_rows: NDArray[np.bool_]
 
 
-def predict(fit: MetricFit, d: Design, context_tokens: int) -> Prediction:
-    """Vectorised prediction for every row of a design at one context length."""
+def predict(
+    fit: MetricFit, d: Design, context_tokens: int | NDArray[np.int64]
+) -> Prediction:
+    """Vectorised prediction for every row of a design at one context (or one per row)."""
     if fit.knots.get("k") != KNOTS:
         raise ValueError(f"{fit.task}/{fit.metric}: artifact uses other knots; re-run fit")
-    x, names = features(d, context_tokens)
+    cols, names = _columns(d, context_tokens)
     if names != fit.feature_names:
         raise ValueError(f"{fit.task}/{fit.metric}: artifact features differ; re-run fit")
-    z = x @ np.asarray(fit.coef)
+    z = np.zeros(len(d.grid))
+    for c, col in zip(fit.coef, cols, strict=True):
+        if c:
+            z += c * col
+    tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), z.shape)
     lo_ctx, hi_ctx = min(fit.contexts), max(fit.contexts)
-    widen = 1.0 + max(0.0, np.log2(context_tokens / hi_ctx), np.log2(lo_ctx / context_tokens))
+    beyond = np.maximum(np.log2(tokens / hi_ctx), np.log2(lo_ctx / tokens))
+    widen = 1.0 + np.maximum(beyond, 0.0)
     q = fit.interval_q * widen
     if fit.kind == "accuracy":
-        base = baseline_at(fit.baseline, np.full(len(z), context_tokens, dtype=np.int64))
+        base = baseline_at(fit.baseline, tokens.astype(np.int64))
         mean = np.clip(base - z, 0.0, 1.0)
         lower, upper = np.clip(base - z - q, 0.0, 1.0), np.clip(base - z + q, 0.0, 1.0)
     else:
         mean = np.power(10.0, z) - fit.floor
         lower = np.maximum(np.power(10.0, z - q) - fit.floor, 0.0)
         upper = np.power(10.0, z + q) - fit.floor
-    return Prediction(mean, lower, upper, bool(widen > 1.0))
+    outside = widen > 1.0
+    return Prediction(mean, lower, upper, bool(outside.any()), outside)
 
 
 def metric_fit(artifact: Artifact, task: str, metric: str) -> MetricFit:

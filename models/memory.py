@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,9 +52,19 @@ class GridArrays:
     smooth: I64
     residual: I64
     chunk: I64  # 0 = no chunking
+    # Context-free per-row constants, memoised per architecture (see `_row_constants`).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.k_bits)
+
+    def take(self, rows: NDArray[np.intp] | NDArray[np.int64]) -> GridArrays:
+        """The given rows, with a fresh memo."""
+        return GridArrays(
+            self.w_bits[rows], self.w_group[rows], self.k_bits[rows], self.v_bits[rows],
+            self.gran[rows], self.group[rows], self.smooth[rows], self.residual[rows],
+            self.chunk[rows],
+        )
 
 
 def grid_arrays(configs: Sequence[Config]) -> GridArrays:
@@ -159,38 +170,67 @@ def quantized_tokens(tokens: I64, g: GridArrays) -> I64:
     return np.asarray(np.where(g.gran == GRAN_CODES["channel"], channel, beyond), dtype=np.int64)
 
 
-def _side_bytes(spec: ArchSpec, g: GridArrays, tokens: I64, bits: I64, keys: bool) -> I64:
+@dataclass(frozen=True)
+class _SideConstants:
+    """Per-row bytes of one side (K or V) of one layer: the ledger is linear in T_q and T."""
+
+    per_quantized_token: I64  # packed codes + per-token share of the group metadata
+    per_16bit_token: I64
+    fixed: I64  # smoothing means
+    quantized: NDArray[np.bool_]
+
+
+def _side_constants(spec: ArchSpec, g: GridArrays, keys: bool) -> _SideConstants:
     h, d = spec.num_kv_heads, spec.head_dim
+    bits = g.k_bits if keys else g.v_bits
     quant = bits < 16
-    t_q = np.where(quant, quantized_tokens(tokens, g), 0)
-    codes = h * t_q * (-(-d * bits // 8))
-    gran = g.gran
-    per_token = h * t_q * META
-    block_groups = np.where(g.group > 0, d // np.maximum(g.group, 1), 1)
-    channel_k = h * d * (t_q // CHANNEL_GROUP_TOKENS) * META
+    codes = h * (-(-d * bits // 8))
+    block_groups = d // np.maximum(g.group, 1)
+    # `channel` keys: one scale+zero per head-channel per 32-token group, i.e. H·D·4/32 bytes per
+    # token (exact, because channel T_q is a whole number of groups and D is a multiple of 8).
+    channel_meta = (h * d * META) // CHANNEL_GROUP_TOKENS if keys else h * META
     meta = np.select(
-        [gran == 1, gran == 2, gran == 3, gran == 4],
-        [
-            tensor_segments(tokens, g.chunk, g.residual) * META,
-            per_token,
-            per_token * block_groups,
-            channel_k if keys else per_token,
-        ],
+        [g.gran == 2, g.gran == 3, g.gran == 4],
+        [np.full(len(g), h * META), h * META * block_groups, np.full(len(g), channel_meta)],
         default=0,
     )
-    meta = np.where(quant, meta, 0)
-    residual = h * (tokens - t_q) * d * HALF
-    total = codes + meta + residual
-    if keys:
-        total = total + np.where(quant & (g.smooth == 1) & (tokens > 0), h * d * HALF, 0)
+    smooth = np.where(quant & (g.smooth == 1), h * d * HALF, 0) if keys else np.zeros(len(g))
+    return _SideConstants(
+        per_quantized_token=np.where(quant, codes + meta, 0).astype(np.int64),
+        per_16bit_token=np.full(len(g), h * d * HALF, dtype=np.int64),
+        fixed=np.asarray(smooth, dtype=np.int64),
+        quantized=quant,
+    )
+
+
+def _row_constants(spec: ArchSpec, g: GridArrays) -> tuple[_SideConstants, _SideConstants]:
+    key = ("kv", spec)
+    if key not in g.memo:
+        g.memo[key] = (_side_constants(spec, g, True), _side_constants(spec, g, False))
+    return g.memo[key]  # type: ignore[no-any-return]
+
+
+def _side_bytes(
+    side: _SideConstants, g: GridArrays, tokens: I64, t_q: I64, segments: I64
+) -> I64:
+    tq = np.where(side.quantized, t_q, 0)
+    total = side.per_quantized_token * tq + side.per_16bit_token * (tokens - tq)
+    total += np.where(side.quantized & (tokens > 0), side.fixed, 0)
+    total += np.where(side.quantized, segments, 0) * META  # `tensor` rows only (else 0)
     return np.asarray(total, dtype=np.int64)
 
 
 def kv_cache_bytes_grid(spec: ArchSpec, g: GridArrays, context_tokens: int | I64) -> I64:
     """Exact KV-cache bytes for every row at `context_tokens` (scalar or array per row)."""
     tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(g),))
-    per_layer = _side_bytes(spec, g, tokens, g.k_bits, True)
-    per_layer = per_layer + _side_bytes(spec, g, tokens, g.v_bits, False)
+    keys, values = _row_constants(spec, g)
+    t_q = quantized_tokens(tokens, g)
+    tensor = g.gran == GRAN_CODES["tensor"]
+    segments = np.zeros(len(g), dtype=np.int64)
+    if tensor.any():
+        segments[tensor] = tensor_segments(tokens[tensor], g.chunk[tensor], g.residual[tensor])
+    per_layer = _side_bytes(keys, g, tokens, t_q, segments)
+    per_layer += _side_bytes(values, g, tokens, t_q, segments)
     return per_layer * spec.num_layers
 
 
@@ -235,19 +275,25 @@ def transient_features(
     spec: ArchSpec, g: GridArrays, context_tokens: int | I64, logits_positions: int = 1
 ) -> dict[str, F64]:
     """Each transient term in bytes at coefficient 1, per row."""
-    tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(g),))
-    chunk = np.where(g.chunk > 0, np.minimum(g.chunk, tokens), tokens).astype(np.float64)
-    t = tokens.astype(np.float64)
-    quant = ((g.k_bits < 16) | (g.v_bits < 16)).astype(np.float64)
-    largest = max(a * b for _, a, b, _ in spec.linear_shapes())
+    t = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), (len(g),))
+    key = ("transient", spec)
+    if key not in g.memo:
+        largest = max(a * b for _, a, b, _ in spec.linear_shapes())
+        g.memo[key] = (
+            g.chunk.astype(np.float64),
+            ((g.k_bits < 16) | (g.v_bits < 16)).astype(np.float64) * spec.kv_dim * 2 * HALF,
+            (g.w_bits == 4).astype(np.float64) * largest * HALF,
+        )
+    chunk_col, quant_per_token, awq = g.memo[key]
+    chunk = np.where(chunk_col > 0, np.minimum(chunk_col, t), t)
     return {
-        "hidden": chunk * spec.hidden_size * HALF,
-        "mlp": chunk * spec.intermediate_size * HALF,
-        "scores": chunk * spec.num_heads * t * HALF,
-        "kv_layer": t * spec.kv_dim * 2 * HALF,
-        "kv_repeat": t * spec.q_dim * 2 * HALF,
-        "quant_work": chunk * spec.kv_dim * 2 * HALF * quant,
-        "awq_dequant": (g.w_bits == 4).astype(np.float64) * largest * HALF,
+        "hidden": chunk * (spec.hidden_size * HALF),
+        "mlp": chunk * (spec.intermediate_size * HALF),
+        "scores": chunk * t * (spec.num_heads * HALF),
+        "kv_layer": t * (spec.kv_dim * 2 * HALF),
+        "kv_repeat": t * (spec.q_dim * 2 * HALF),
+        "quant_work": chunk * quant_per_token,
+        "awq_dequant": awq,
         "logits": np.full(len(g), float(logits_positions * spec.vocab_size * HALF)),
     }
 
@@ -260,7 +306,17 @@ def transient_bytes_grid(
 ) -> dict[str, I64]:
     coef = (coefficients or MemoryCoefficients()).coefficients
     feats = transient_features(spec, g, context_tokens)
-    return {k: np.rint(coef.get(k, 0.0) * v).astype(np.int64) for k, v in feats.items()}
+    out = {}
+    for k, v in feats.items():
+        c = coef.get(k, 0.0)
+        out[k] = np.rint(c * v).astype(np.int64) if c else np.zeros(len(g), dtype=np.int64)
+    return out
+
+
+def _memo(g: GridArrays, key: object, make: Any) -> Any:
+    if key not in g.memo:
+        g.memo[key] = make()
+    return g.memo[key]
 
 
 # ---- the whole ledger ------------------------------------------------------------------------
@@ -296,7 +352,7 @@ def ledger_grid(
 ) -> LedgerGrid:
     coefficients = coefficients or MemoryCoefficients()
     return LedgerGrid(
-        weights=weight_bytes_grid(spec, g),
+        weights=_memo(g, ("weights", spec), lambda: weight_bytes_grid(spec, g)),
         kv_cache=kv_cache_bytes_grid(spec, g, context_tokens),
         transient=transient_bytes_grid(spec, g, context_tokens, coefficients),
         overhead=coefficients.overhead_bytes,

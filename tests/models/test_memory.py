@@ -157,3 +157,36 @@ def test_chunking_lowers_the_transient():
     big = ledger(LLAMA, parse_config("w16-k16v16-cfull"), 32768).peak_bytes
     small = ledger(LLAMA, parse_config("w16-k16v16-c256"), 32768).peak_bytes
     assert small < big
+
+
+def reference_kv_bytes(spec, c, tokens):
+    """A slow, literal reading of the layout in models/memory.py's docstring."""
+    h, d, kv = spec.num_kv_heads, spec.head_dim, c.kv
+    total = 0
+    for keys in (True, False):
+        bits = kv.k_bits if keys else kv.v_bits
+        if bits == 16:
+            total += h * tokens * d * 2
+            continue
+        beyond = max(tokens - kv.residual, 0)
+        t_q = beyond - beyond % 32 if kv.granularity == "channel" else beyond
+        side = h * t_q * ((d * bits + 7) // 8) + h * (tokens - t_q) * d * 2
+        if kv.granularity == "token" or (kv.granularity == "channel" and not keys):
+            side += 4 * h * t_q
+        elif kv.granularity == "block":
+            side += 4 * h * t_q * (d // kv.group)
+        elif kv.granularity == "channel":
+            side += 4 * h * d * (t_q // 32)
+        else:  # tensor: one scale+zero per update that flushes
+            ends = list(range(c.chunk or tokens, tokens, c.chunk or tokens)) + [tokens]
+            side += 4 * sum(1 for e in ends if e > kv.residual)
+        if keys and kv.smooth_keys:
+            side += h * d * 2
+        total += side
+    return total * spec.num_layers
+
+
+@given(st.sampled_from(full_grid()), st.integers(1, 5000))
+@settings(max_examples=300)
+def test_vectorised_ledger_matches_a_literal_reference(config, tokens):
+    assert kv_cache_bytes(LLAMA, config, tokens) == reference_kv_bytes(LLAMA, config, tokens)

@@ -1,0 +1,25 @@
+# kvpareto prediction service: models/ + service/ only, no torch (no `calibration` extra).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+# README.m[d]: the glob lets the build work before the README exists
+COPY pyproject.toml README.m[d] ./
+COPY models ./models
+COPY service ./service
+COPY calibration ./calibration
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 kvpareto \
+    && rm -rf /src
+
+USER 10001
+WORKDIR /home/kvpareto
+EXPOSE 8000
+# artifacts: mount a folder and set KVPARETO_ARTIFACT_DIR (default: inside the installed package)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+CMD ["uvicorn", "--factory", "service.main:create_app", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,148 @@
+"""Frontier and recommendation answers assembled from an `Evaluation` (pure, no HTTP).
+
+Masks select the rows a request allows; the Pareto maths lives in `models.frontier`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.frontier import pareto_indices
+from models.memory import GIB
+from service.engine import Evaluation, point
+from service.errors import InputError
+from service.registry import ModelEntry
+from service.schemas.common import GridFilter
+from service.schemas.responses import PointCloud
+
+Mask = NDArray[np.bool_]
+F64 = NDArray[np.float64]
+
+
+def allowed_rows(
+    entry: ModelEntry, filters: GridFilter, configs: list[str] | None, max_grid: int
+) -> Mask:
+    """Rows allowed by the filters and an optional explicit id list; 422 when too many."""
+    mask = entry.grid.mask(filters.weights, filters.k_bits, filters.v_bits)
+    if configs is not None:
+        rows = entry.grid.rows
+        missing = [c for c in configs if c not in rows]
+        if missing:
+            raise InputError(("body", "configs"), f"not in {entry.name}'s served grid: "
+                             f"{', '.join(missing[:5])}; list them with POST /v1/frontier")
+        chosen = np.zeros(len(entry.grid), dtype=bool)
+        chosen[[rows[c] for c in configs]] = True
+        mask &= chosen
+    count = int(mask.sum())
+    if count > max_grid:
+        raise InputError(("body",), f"the request selects {count} configurations; this "
+                         f"service evaluates at most {max_grid}: narrow weights, k_bits, v_bits")
+    if count == 0:
+        raise InputError(("body",), "the filters select no configuration of this model")
+    return mask
+
+
+def fits(ev: Evaluation, mask: Mask, budget_gib: float | None) -> Mask:
+    if budget_gib is None:
+        return mask
+    return mask & (ev.memory.peak <= int(budget_gib * GIB))
+
+
+def frontier_rows(
+    ev: Evaluation, fit_mask: Mask, limit: int, cap: int
+) -> tuple[list[int], int, int, int]:
+    """(rows on the frontier by memory, dominated, unpredictable, truncated).
+
+    `limit` cuts memory-only listings; a Pareto frontier is only cut at the service's `cap`.
+    """
+    peak = ev.memory.peak
+    if ev.accuracy is None:
+        idx = np.flatnonzero(fit_mask)
+        order = idx[np.argsort(peak[idx], kind="stable")]
+        return order[:limit].tolist(), 0, 0, max(0, len(order) - limit)
+    known = fit_mask & ~np.isnan(ev.accuracy.mean)
+    idx = np.flatnonzero(known)
+    front = idx[pareto_indices(peak[idx], ev.accuracy.score[idx])]
+    unpredictable = int(fit_mask.sum()) - len(idx)
+    return front[:cap].tolist(), len(idx) - len(front), unpredictable, max(0, len(front) - cap)
+
+
+def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
+    idx = np.flatnonzero(mask)
+    ids = ev.entry.grid.ids
+
+    def col(values: F64 | None) -> list[float | None]:
+        if values is None:
+            return [None] * len(idx)
+        return [None if np.isnan(v) else round(float(v), 6) for v in values[idx]]
+
+    acc = ev.accuracy
+    return PointCloud(
+        config=[ids[i] for i in idx],
+        peak_gib=np.round(ev.memory.peak[idx] / GIB, 6).tolist(),
+        mean=col(acc.mean if acc else None),
+        lower=col(acc.lower if acc else None),
+        upper=col(acc.upper if acc else None),
+        fits=fit_mask[idx].tolist(),
+    )
+
+
+def judged(ev: Evaluation, conservative: bool) -> tuple[F64, F64]:
+    """(value, drop) per row as the constraints judge them; NaN where unpredictable."""
+    acc = ev.accuracy
+    if acc is None:
+        raise ValueError("no accuracy")
+    pessimistic = acc.lower if acc.higher_is_better else acc.upper
+    value = pessimistic if conservative else acc.mean
+    sign = 1.0 if acc.higher_is_better else -1.0
+    drop = sign * (acc.mean[ev.baseline_row] - value)
+    return value, drop
+
+
+def satisfied(
+    ev: Evaluation, ok: Mask, floor: float | None, max_drop: float | None, conservative: bool
+) -> tuple[Mask, F64]:
+    """Rows meeting the floor (a ceiling for loss metrics) and the drop limit; and their score."""
+    acc = ev.accuracy
+    if acc is None:
+        raise ValueError("no accuracy")
+    value, drop = judged(ev, conservative)
+    ok = ok & ~np.isnan(value)
+    with np.errstate(invalid="ignore"):
+        if floor is not None:
+            ok &= value >= floor if acc.higher_is_better else value <= floor
+        if max_drop is not None:
+            ok &= drop <= max_drop + 1e-12
+    score = value if acc.higher_is_better else -value
+    return ok, score
+
+
+def best_row(ev: Evaluation, ok: Mask, score: F64) -> int:
+    """Highest score; among equals, the least peak memory."""
+    idx = np.flatnonzero(ok)
+    order = np.lexsort((ev.memory.peak[idx], -score[idx]))
+    return int(idx[order[0]])
+
+
+def describe_best(ev: Evaluation, mask: Mask) -> str:
+    acc = ev.accuracy
+    if acc is None:
+        return ""
+    idx = np.flatnonzero(mask & ~np.isnan(acc.mean))
+    if idx.size == 0:
+        return ""
+    row = best_row(ev, mask & ~np.isnan(acc.mean), acc.score)
+    p = point(ev, row)
+    interval = p.accuracy
+    if interval is None or p.drop_vs_baseline is None:
+        return ""
+    return (f"; the best that fits is {p.config} with {acc.fit.metric} {interval.mean:.3f} "
+            f"[{interval.lower:.3f}, {interval.upper:.3f}], drop {p.drop_vs_baseline:.3f}")
+
+
+def smallest(ev: Evaluation, mask: Mask) -> str:
+    idx = np.flatnonzero(mask)
+    row = int(idx[np.argmin(ev.memory.peak[idx])])
+    return (f"the smallest configuration ({ev.entry.grid.ids[row]}) needs "
+            f"{ev.memory.peak[row] / GIB:.1f} GiB")

@@ -1,0 +1,150 @@
+"""The served models and their calibration artifacts, loaded together and swapped atomically.
+
+Model names come only from `models.specs.shipped_specs()`; artifact files are looked up by that
+name, never by a path built from a request. A corrupt or foreign artifact is refused.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.accuracy import Design, design, predict, side_key
+from models.artifact import Artifact, ArtifactError, load_artifact
+from models.memory import MemoryCoefficients
+from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
+from service.grid import ModelGrid, model_grid
+
+SHAPE_FIELDS = tuple(
+    f.name for f in fields(ArchSpec) if f.name not in ("name", "reference_parameters")
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """A loaded artifact and what it lets the service predict for one model's grid."""
+
+    artifact: Artifact
+    path: Path
+    coefficients: MemoryCoefficients | None
+    predictable: NDArray[np.int64]  # grid rows whose K/V errors the artifact measured
+    design: Design | None  # over the predictable rows, in that order
+
+    def default_task(self) -> str | None:
+        tasks = [t for t in self.artifact.tasks if t in self.artifact.accuracy]
+        tasks = tasks or sorted(self.artifact.accuracy)
+        return tasks[0] if tasks else None
+
+    def default_metric(self, task: str) -> str:
+        fits = self.artifact.accuracy[task]
+        accuracy = [m for m, f in sorted(fits.items()) if f.kind == "accuracy"]
+        return (accuracy or sorted(fits))[0]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelEntry:
+    name: str
+    grid: ModelGrid
+    calibration: Calibration | None
+    cache: OrderedDict[Hashable, object] = field(default_factory=OrderedDict, repr=False)
+
+    @property
+    def spec(self) -> ArchSpec:
+        return self.grid.spec
+
+
+@dataclass(frozen=True, eq=False)
+class Registry:
+    """Immutable snapshot: replaced as a whole on reload, so a request sees one consistent set."""
+
+    models: dict[str, ModelEntry]
+    unsupported: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # artifact file → why it was refused
+    answers: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict, repr=False)
+
+    @property
+    def artifacts_loaded(self) -> int:
+        return sum(1 for e in self.models.values() if e.calibration is not None)
+
+
+def _check_foreign(
+    artifact: Artifact, path: Path, grid: ModelGrid | None, known: list[str]
+) -> ModelGrid:
+    if path.stem != artifact.model:
+        raise ArtifactError(f"{path}: foreign artifact: the file holds model {artifact.model!r}")
+    if grid is None:
+        raise ArtifactError(
+            f"{path}: foreign artifact: {artifact.model!r} is not a served model; "
+            f"served: {', '.join(known)}"
+        )
+    try:
+        theirs = spec_from_config(dict(artifact.config_json), artifact.model)
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: foreign artifact: {exc}") from None
+    for name in SHAPE_FIELDS:
+        if getattr(theirs, name) != getattr(grid.spec, name):
+            raise ArtifactError(
+                f"{path}: foreign artifact: {name} is {getattr(theirs, name)!r} but the served "
+                f"{artifact.model} has {getattr(grid.spec, name)!r}"
+            )
+    return grid
+
+
+def calibrate(grid: ModelGrid, artifact: Artifact, path: Path) -> Calibration:
+    """Check an artifact against the model's grid and precompute its design matrix inputs."""
+    errors = artifact.kv_error
+    rows = [
+        i for i, c in enumerate(grid.configs)
+        if all(k is None or k in errors for k in (side_key("k", c.kv), side_key("v", c.kv)))
+    ]
+    predictable = np.asarray(rows, dtype=np.int64)
+    des = design([grid.configs[i] for i in rows], errors) if artifact.accuracy else None
+    if des is not None:
+        probe = max(artifact.calibrated_contexts or [1024])
+        for task, by_metric in artifact.accuracy.items():
+            for metric, fit in by_metric.items():
+                try:
+                    predict(fit, des, probe)
+                except (ValueError, IndexError, KeyError) as exc:
+                    raise ArtifactError(f"{path}: accuracy model {task}/{metric}: {exc}") from None
+    coefficients = artifact.memory.to_coefficients() if artifact.memory else None
+    return Calibration(artifact, path, coefficients, predictable, des)
+
+
+def load_one(path: Path, grids: dict[str, ModelGrid]) -> Calibration:
+    artifact = load_artifact(path)
+    grid = _check_foreign(artifact, path, grids.get(artifact.model), sorted(grids))
+    return calibrate(grid, artifact, path)
+
+
+def load_registry(artifact_dir: Path, strict: bool) -> Registry:
+    """All shipped models, with the artifacts found in `artifact_dir`.
+
+    strict: raise ArtifactError on the first bad artifact (reload); otherwise skip and record it.
+    """
+    grids: dict[str, ModelGrid] = {}
+    unsupported: dict[str, str] = {}
+    for name in shipped_specs():
+        try:
+            grids[name] = model_grid(name)
+        except (UnsupportedArchitecture, ValueError) as exc:
+            unsupported[name] = str(exc)
+    calibrations: dict[str, Calibration] = {}
+    errors: dict[str, str] = {}
+    paths = sorted(artifact_dir.glob("*.json")) if artifact_dir.is_dir() else []
+    for path in paths:
+        try:
+            cal = load_one(path, grids)
+        except ArtifactError as exc:
+            if strict:
+                raise
+            errors[path.name] = str(exc)
+            continue
+        calibrations[cal.artifact.model] = cal
+    entries = {n: ModelEntry(n, g, calibrations.get(n)) for n, g in grids.items()}
+    return Registry(entries, unsupported, errors)

@@ -1,0 +1,151 @@
+"""Response bodies: model catalogue, memory ledger, frontier, recommendation, capacity.
+
+`accuracy_source` says where accuracy came from: "artifact", or "none" (memory-only answer).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from service.schemas.common import ConfigPoint
+
+AccuracySource = Literal["artifact", "none"]
+
+
+class MetricInfo(BaseModel):
+    task: str
+    metric: str
+    kind: Literal["accuracy", "loss"]
+    higher_is_better: bool
+    coverage: float
+    interval_half_width: float
+    cv_mae: float | None
+    contexts: list[int]
+    n_runs: int
+
+
+class Calibration(BaseModel):
+    artifact_file: str
+    created_at: str
+    schema_version: int
+    code_version: str
+    calibrated_contexts: list[int]
+    tasks: list[str]
+    metrics: list[MetricInfo]
+    memory_fitted: bool
+    memory_runtime: str | None
+    memory_fit_max_abs_rel_residual: float | None
+    kv_error_keys: int
+    predictable_configurations: int
+    validation_reports: int
+    validation_memory_median_abs_rel_error: float | None = Field(
+        description="latest validation report's figure"
+    )
+    validation_accuracy_mae: float | None
+    validation_accuracy_coverage: float | None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    model_type: str
+    parameters: int
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    max_positions: int
+    kv_bytes_per_token_16bit: int
+    configurations: int
+    calibrated: bool
+    calibration: Calibration | None
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+    unsupported: dict[str, str] = Field(description="shipped specs the ledger cannot size")
+    artifact_errors: dict[str, str] = Field(description="artifact files refused at load")
+    allowed: dict[str, list[str | int]] = Field(description="allowed filter values")
+
+
+class LedgerTerm(BaseModel):
+    term: str
+    bytes: int
+    gib: float
+    exact: bool = Field(description="counted exactly (true) or from the fitted formula (false)")
+
+
+class MemoryResponse(BaseModel):
+    model: str
+    config: str
+    context_tokens: int
+    coefficients: Literal["fitted", "default"]
+    terms: list[LedgerTerm]
+    peak_bytes: int
+    peak_gib: float
+
+
+class PointCloud(BaseModel):
+    """Every evaluated configuration, as columns (for plots)."""
+
+    config: list[str]
+    peak_gib: list[float]
+    mean: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+    fits: list[bool]
+
+
+class Answer(BaseModel):
+    model: str
+    context_tokens: int
+    task: str | None
+    metric: str | None
+    higher_is_better: bool | None
+    accuracy_source: AccuracySource
+    memory_coefficients: Literal["fitted", "default"]
+    baseline: ConfigPoint
+    warnings: list[str]
+
+
+class FrontierResponse(Answer):
+    budget_gib: float | None
+    evaluated: int = Field(description="configurations evaluated after the filters")
+    fitting: int = Field(description="of those, within the budget")
+    unpredictable: int = Field(description="fitting, but the artifact lacks their K/V errors")
+    dominated: int | None = Field(description="fitting and predictable but not Pareto-optimal")
+    truncated: int = Field(description="memory-only listings beyond `limit`")
+    frontier: list[ConfigPoint] = Field(description="by memory ascending")
+    points: PointCloud | None = None
+
+
+class RecommendResponse(Answer):
+    budget_gib: float
+    feasible: bool
+    recommendation: ConfigPoint | None
+    reason: str | None
+    fitting: int
+
+
+class CapacityResponse(Answer):
+    budget_gib: float
+    feasible: bool
+    recommendation: ConfigPoint | None = Field(description="the configuration at that context")
+    reason: str | None
+    max_context_tokens: int = Field(description="the search ceiling")
+    searched: int = Field(description="configurations searched")
+
+
+class ReloadResponse(BaseModel):
+    artifacts_loaded: int
+    models: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    models: int
+    artifacts_loaded: int
+    artifact_errors: int

@@ -1,0 +1,33 @@
+"""Service settings, read from the environment with the prefix ``KVPARETO_``.
+
+Paths default to the folders inside the installed `models` package, so a wheel just works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import models
+
+MODELS_DIR = Path(models.__file__).parent
+
+
+class Settings(BaseSettings):
+    """All knobs of the service; `KVPARETO_ADMIN_TOKEN` unset disables the admin routes."""
+
+    model_config = SettingsConfigDict(env_prefix="KVPARETO_", extra="ignore")
+
+    artifact_dir: Path = Field(
+        default=MODELS_DIR / "artifacts", description="per-model artifact JSON"
+    )
+    validations_dir: Path = Field(
+        default=MODELS_DIR / "validations", description="reports from `kvpareto validate`"
+    )
+    admin_token: SecretStr | None = Field(default=None, description="bearer token of /v1/admin")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="larger bodies get 413")
+    max_grid: int = Field(default=20_000, ge=1, description="most configurations per request")
+    cache_entries: int = Field(default=64, ge=0, description="cached ledgers/predictions/model")
+    max_listed: int = Field(default=2_000, ge=1, description="most configurations in one answer")
