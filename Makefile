@@ -29,6 +29,14 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python -m bench.frontier
+	$(BIN)/python -m bench.service
+
+openapi: setup
+	$(BIN)/python -m service.openapi > openapi.yaml
+
+serve: setup
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
 
 run: setup
 	$(BIN)/python -m calibration.cli memory --model Llama-3.1-8B-Instruct --context 131072 --config w16-k16v16-cfull

@@ -1,0 +1,97 @@
+"""Load a Hugging Face model folder for inference: 16-bit as is, AWQ GEMM int4 kept packed.
+
+AutoAWQ's own loader needs intel-extension-for-pytorch on CPU (broken with torch 2.13), so an
+AWQ folder is loaded here: HF skeleton on the meta device, decoder linears → `PackedInt4Linear`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from calibration.engine.driver import default_dtype
+from calibration.engine.packed_linear import PackedInt4Linear
+from calibration.kvcache.store import storage_bytes
+
+DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def load_model(
+    model_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+) -> Any:
+    """An eval-mode causal LM on `device` (dtype: bf16 on CPU, fp16 on CUDA unless given).
+
+    A folder whose config has `quantization_config.quant_method == "awq"` loads packed int4.
+    """
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise ValueError(f"{model_dir} is not a Hugging Face model folder (no config.json)")
+    dtype = dtype or default_dtype(device)
+    raw = json.loads((model_dir / "config.json").read_text())
+    quant = raw.get("quantization_config") or {}
+    if not quant:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, dtype=dtype, attn_implementation="sdpa"
+        )
+        return model.to(device).eval()
+    if quant.get("quant_method") != "awq" or quant.get("version", "gemm").lower() != "gemm":
+        raise ValueError(
+            f"{model_dir}: quantization {quant.get('quant_method')!r}/{quant.get('version')!r} "
+            "is not supported; supported: awq/gemm (4-bit, zero point)"
+        )
+    return _load_awq(model_dir, int(quant["group_size"]), torch.device(device), dtype)
+
+
+def _load_awq(model_dir: Path, group: int, device: torch.device, dtype: torch.dtype) -> Any:
+    config = AutoConfig.from_pretrained(model_dir)
+    config.quantization_config = None
+    config._attn_implementation = "sdpa"
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    for layer in model.model.layers:
+        for parent in (layer.self_attn, layer.mlp):
+            for name in DECODER_LINEARS:
+                old = getattr(parent, name, None)
+                if isinstance(old, nn.Linear):
+                    packed = PackedInt4Linear(
+                        old.in_features, old.out_features, group, old.bias is not None
+                    )
+                    setattr(parent, name, packed)
+    model.to_empty(device=device)
+    state: dict[str, torch.Tensor] = {}
+    for path in sorted(model_dir.glob("*.safetensors")):
+        state.update(load_file(path, device=str(device)))
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    if tied:
+        state.pop("lm_head.weight", None)
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    missing = [m for m in missing if not (tied and m == "lm_head.weight")]
+    if missing or unexpected:
+        raise ValueError(
+            f"{model_dir}: checkpoint mismatch; missing {missing}, unexpected {unexpected}"
+        )
+    if tied:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    _rebuild_rotary(model, device)
+    return model.eval()
+
+
+def _rebuild_rotary(model: nn.Module, device: torch.device) -> None:
+    """Non-persistent buffers (RoPE inverse frequencies) are not in a checkpoint: recompute."""
+    for name, module in list(model.named_modules()):
+        if type(module).__name__.endswith("RotaryEmbedding"):
+            parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+            fresh = type(module)(config=module.config, device=device)
+            setattr(parent, name.rsplit(".", 1)[-1], fresh)
+
+
+def weight_bytes_held(model: nn.Module) -> int:
+    """Bytes of the distinct storages behind the model's state dict (parameters + persistent
+    buffers; tied embeddings once; RoPE's non-persistent inverse frequencies excluded)."""
+    return storage_bytes(*model.state_dict().values())

@@ -1,0 +1,165 @@
+"""`evaluate`: one configuration × one task at one context length → accuracy, fidelity, errors.
+
+Per sample the context is prefilled (chunked as configured) and its cache quantized BEFORE the
+question tokens run; question + answer are then teacher-forced (NLL, KL, top-1 vs the 16-bit
+cache) and the answer generated greedily (exact match). Unchunked configurations without key
+smoothing reuse one 16-bit context prefill per sample: re-quantized, it equals their prefill bit
+for bit (smoothed prefills attend to bf16-rounded k − μ, so they are run for real).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from transformers import AutoTokenizer
+
+from calibration.engine.driver import forward_tokens, greedy_decode, prefill
+from calibration.engine.loading import load_model
+from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
+from calibration.kvcache import QuantizedKVCache
+from calibration.tasks import TASKS, Task
+from models.space import Config, KVScheme
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Means over n samples; per-layer tuples have one entry per decoder layer."""
+
+    config_id: str
+    task: str
+    context_tokens: int
+    n: int
+    accuracy: float  # exact match
+    accuracy_low: float  # Wilson 95%
+    accuracy_high: float
+    top1_agreement: float  # vs the 16-bit cache, over question + answer positions
+    mean_kl: float  # KL(p_16bit ‖ p_config) in nats, same positions
+    answer_nll: float  # teacher-forced mean −log p of the answer tokens
+    k_error: tuple[float, ...]  # relative RMS reconstruction error of K, per layer
+    v_error: tuple[float, ...]
+    key_outlier_ratio: tuple[float, ...]  # max/median channel mean |k| of the context keys
+    kv_cache_bytes: int  # held after the last sample's context prefill
+    predictions: tuple[str, ...]
+
+
+@dataclass
+class _Pass:
+    logits: Tensor  # [N_q + N_a − 1, V] next-token logits over question + answer positions
+    nll: float
+    prediction: Tensor  # generated ids [N]
+
+
+def _answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tensor,
+                 max_new_tokens: int, eos: int | None) -> _Pass:
+    logits_q = forward_tokens(model, q_ids, cache)[0]
+    prediction = greedy_decode(model, copy.deepcopy(cache), logits_q[-1:], max_new_tokens, eos)[0]
+    parts = [logits_q]
+    if a_ids.shape[1] > 1:
+        parts.append(forward_tokens(model, a_ids[:, :-1], cache)[0])
+    logits = torch.cat(parts)
+    answer_logp = torch.log_softmax(logits[q_ids.shape[1] - 1 :], dim=-1)
+    nll = -float(answer_logp.gather(1, a_ids[0, :, None].to(logits.device)).mean())
+    return _Pass(logits, nll, prediction)
+
+
+def _check_weights(model_dir: Path, configs: list[Config]) -> None:
+    quant = json.loads((model_dir / "config.json").read_text()).get("quantization_config") or {}
+    folder = (4, int(quant["group_size"])) if quant else (16, None)
+    for c in configs:
+        if (c.weights.bits, c.weights.group) != folder:
+            raise ValueError(
+                f"{model_dir} holds {'w16' if folder[0] == 16 else f'AWQ int4 group {folder[1]}'}"
+                f" weights but configuration {c.id} asks for {c.weights.id}; "
+                "pass the matching folder"
+            )
+
+
+def _task(task: str | Task) -> Task:
+    if isinstance(task, Task):
+        return task
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
+    return TASKS[task]
+
+
+def evaluate_many(
+    model_dir: str | Path, configs: list[Config], task: str | Task, context_tokens: int, n: int,
+    seed: int, max_new_tokens: int = 12, device: str = "cpu",
+) -> list[EvalResult]:
+    """Evaluate several configurations sharing one weights folder on the same n samples."""
+    model_dir = Path(model_dir)
+    _check_weights(model_dir, configs)
+    the_task = _task(task)
+    model = load_model(model_dir, device)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    samples = the_task.generate(tok, context_tokens, n, seed)
+    layers = int(model.config.num_hidden_layers)
+    acc: dict[str, dict[str, Any]] = {
+        c.id: {"em": 0.0, "kl": [], "agree": [], "nll": [], "k": [], "v": [], "pred": [],
+               "bytes": 0}
+        for c in configs
+    }
+    outliers: list[list[float]] = []
+    for sample in samples:
+        ctx = torch.tensor([tok(sample.context)["input_ids"]])
+        q_ids = torch.tensor([tok(sample.question, add_special_tokens=False)["input_ids"]])
+        a_ids = torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]])
+        base_ctx = QuantizedKVCache(KVScheme(), layers)
+        prefill(model, ctx, base_ctx, None)
+        outliers.append([outlier_ratio(layer.key_store.recent) for layer in base_ctx.layers])
+        base = _answer_pass(model, copy.deepcopy(base_ctx), q_ids, a_ids, max_new_tokens,
+                            tok.eos_token_id)
+        for c in configs:
+            if c.chunk is None and not c.kv.smooth_keys:  # bit-identical to a real prefill
+                cache = base_ctx.quantized_copy(c.kv, track_error=True)
+            else:
+                cache = QuantizedKVCache(c.kv, layers, track_error=True)
+                prefill(model, ctx, cache, c.chunk)
+            a = acc[c.id]
+            a["bytes"] = cache.nbytes
+            errors = cache.reconstruction_errors()
+            reuse = c.kv.is_baseline and c.chunk is None
+            run = base if reuse else _answer_pass(model, cache, q_ids, a_ids, max_new_tokens,
+                                                  tok.eos_token_id)
+            kl, agree = kl_and_agreement(base.logits, run.logits)
+            text = tok.decode(run.prediction, skip_special_tokens=True)
+            a["em"] += the_task.score(text, sample)
+            a["kl"].append(float(kl.mean()))
+            a["agree"].append(float(agree.mean()))
+            a["nll"].append(run.nll)
+            a["k"].append([0.0 if e[0] != e[0] else e[0] for e in errors])
+            a["v"].append([0.0 if e[1] != e[1] else e[1] for e in errors])
+            a["pred"].append(text)
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs) if xs else float("nan")
+
+    def per_layer(rows: list[list[float]]) -> tuple[float, ...]:
+        return tuple(mean([r[i] for r in rows]) for i in range(layers)) if rows else ()
+
+    results = []
+    for c in configs:
+        a = acc[c.id]
+        lo, hi = wilson_interval(a["em"], len(samples))
+        results.append(EvalResult(
+            c.id, the_task.name, context_tokens, len(samples), a["em"] / max(len(samples), 1),
+            lo, hi, mean(a["agree"]), mean(a["kl"]), mean(a["nll"]), per_layer(a["k"]),
+            per_layer(a["v"]), per_layer(outliers), a["bytes"], tuple(a["pred"]),
+        ))
+    return results
+
+
+def evaluate(
+    model_dir: str | Path, config: Config, task: str | Task, context_tokens: int, n: int,
+    seed: int, max_new_tokens: int = 12, device: str = "cpu",
+) -> EvalResult:
+    """Exact-match accuracy (Wilson 95%), fidelity vs the 16-bit cache, answer NLL, K/V error
+    per layer and key outlier ratio of one configuration on n seeded samples of `task`."""
+    return evaluate_many(model_dir, [config], task, context_tokens, n, seed, max_new_tokens,
+                         device)[0]

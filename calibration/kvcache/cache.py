@@ -1,0 +1,51 @@
+"""`QuantizedKVCache`: a `transformers.cache_utils.Cache` of `QuantizedKVLayer`s, one per layer.
+
+Pass it as `past_key_values=`; `nbytes` is what `models.memory.kv_cache_bytes` predicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers.cache_utils import Cache
+
+from calibration.kvcache.layer import QuantizedKVLayer
+from models.space import KVScheme
+
+
+class QuantizedKVCache(Cache):
+    """The KV cache of a whole model under one `KVScheme` (the k16v16 baseline included)."""
+
+    def __init__(self, scheme: KVScheme, num_layers: int, track_error: bool = False) -> None:
+        if num_layers <= 0:
+            raise ValueError(f"num_layers must be a positive integer; got {num_layers!r}")
+        self.scheme = scheme
+        super().__init__(layers=[QuantizedKVLayer(scheme, track_error) for _ in range(num_layers)])
+
+    @classmethod
+    def for_model(cls, scheme: KVScheme, model: Any, track_error: bool = False) -> QuantizedKVCache:
+        """A cache sized for a Hugging Face causal LM (reads `config.num_hidden_layers`)."""
+        return cls(scheme, int(model.config.num_hidden_layers), track_error)
+
+    @property
+    def nbytes(self) -> int:
+        """Sum over layers of the bytes really held."""
+        return sum(layer.nbytes for layer in self.layers)  # type: ignore[attr-defined]
+
+    def quantized_copy(self, scheme: KVScheme, track_error: bool = False) -> QuantizedKVCache:
+        """Feed this k16v16 cache's K, V [B, H, T, D] per layer into a fresh cache of `scheme`
+        in one update each — what an unchunked prefill under `scheme` would hold, to the bit."""
+        if not self.scheme.is_baseline:
+            raise ValueError(
+                f"only a k16v16 cache can be re-quantized; this one is {self.scheme.id}"
+            )
+        copy = QuantizedKVCache(scheme, len(self.layers), track_error)
+        for idx, layer in enumerate(self.layers):
+            keys, values = layer.key_store.recent, layer.value_store.recent  # type: ignore[attr-defined]
+            if keys is not None and values is not None:
+                copy.update(keys, values, idx)
+        return copy
+
+    def reconstruction_errors(self) -> list[tuple[float, float]]:
+        """Per layer (K, V) relative RMS reconstruction error (needs `track_error=True`)."""
+        return [layer.reconstruction_error() for layer in self.layers]  # type: ignore[attr-defined]

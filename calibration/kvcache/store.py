@@ -1,0 +1,95 @@
+"""One side (K or V) of one layer's cache: packed codes of the oldest tokens + a 16-bit window.
+
+Holds codes uint8 [B, H, T_q, ceil(D·b/8)], fp16 scale/zero (layout from `grouping`), and the
+newest tokens [B, H, T - T_q, D] in the model dtype; `nbytes` sums the storages really held.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from calibration.kvcache.grouping import Grouping
+from calibration.kvcache.quantizer import pack, unpack
+
+
+def storage_bytes(*tensors: Tensor | None) -> int:
+    """Bytes of the distinct storages behind `tensors` (a view counts its whole storage)."""
+    seen: dict[int, int] = {}
+    for t in tensors:
+        if t is not None and t.numel() > 0:
+            s = t.untyped_storage()
+            seen[s.data_ptr()] = s.nbytes()
+    return sum(seen.values())
+
+
+class SideStore:
+    """Append tokens; flush everything beyond `residual` recent tokens into packed codes."""
+
+    def __init__(self, bits: int, grouping: Grouping | None, residual: int, track_error: bool):
+        self.bits = bits
+        self.grouping = grouping  # None: a 16-bit side, never flushed
+        self.residual = residual
+        self.track_error = track_error
+        self.recent: Tensor | None = None  # [B, H, T_r, D] model dtype
+        self.codes: Tensor | None = None  # [B, H, T_q, packed D] uint8
+        self.scale: Tensor | None = None
+        self.zero: Tensor | None = None
+        self.segments: list[int] = []  # tokens of each flush, oldest first
+        self.error_sq = 0.0  # Σ (x - x̂)² over flushed elements (when tracking)
+        self.signal_sq = 0.0  # Σ x² over flushed elements (when tracking)
+
+    @property
+    def quantized_tokens(self) -> int:
+        return sum(self.segments)
+
+    @property
+    def nbytes(self) -> int:
+        return storage_bytes(self.recent, self.codes, self.scale, self.zero)
+
+    def append(self, x: Tensor) -> Tensor:
+        """Add x [B, H, T_new, D]; return every token [B, H, T, D] (old codes dequantized,
+        the 16-bit window and `x` exact), then flush what left the window."""
+        self.recent = x.clone() if self.recent is None else torch.cat([self.recent, x], dim=2)
+        full = self.recent
+        if self.codes is not None:
+            t_q = self.quantized_tokens
+            b, h, t_r, d = self.recent.shape
+            full = torch.empty(b, h, t_q + t_r, d, dtype=x.dtype, device=x.device)
+            # decode in the 2-byte work dtype and convert while copying: no third full copy
+            work = torch.float32 if x.dtype == torch.float32 else torch.float16
+            full[:, :, :t_q] = self.dequantized(work)
+            full[:, :, t_q:] = self.recent
+        self._flush()
+        return full
+
+    def dequantized(self, dtype: torch.dtype) -> Tensor:
+        """The quantized tokens [B, H, T_q, D] in `dtype`."""
+        assert self.codes is not None and self.recent is not None and self.grouping is not None
+        assert self.scale is not None and self.zero is not None
+        codes = unpack(self.codes, self.bits, self.recent.shape[-1])
+        return self.grouping.dequantize(codes, self.scale, self.zero, self.segments, dtype)
+
+    def _flush(self) -> None:
+        assert self.recent is not None
+        if self.grouping is None:
+            return
+        beyond = max(self.recent.shape[2] - self.residual, 0)
+        n = beyond // self.grouping.flush_multiple * self.grouping.flush_multiple
+        if n == 0:
+            return
+        old, self.recent = self.recent[:, :, :n], self.recent[:, :, n:].clone()
+        codes, scale, zero = self.grouping.quantize(old, self.bits)
+        if self.track_error:
+            approx = self.grouping.dequantize(codes, scale, zero, [n], torch.float32)
+            self.error_sq += float((old.float() - approx).square().sum())
+            self.signal_sq += float(old.float().square().sum())
+        packed = pack(codes, self.bits)
+        if self.codes is None:
+            self.codes, self.scale, self.zero = packed, scale.clone(), zero.clone()
+        else:
+            assert self.scale is not None and self.zero is not None
+            self.codes = torch.cat([self.codes, packed], dim=2)
+            self.scale = torch.cat([self.scale, scale], dim=2)
+            self.zero = torch.cat([self.zero, zero], dim=2)
+        self.segments.append(n)

@@ -1,0 +1,69 @@
+"""The harness on a tiny random Llama with the testbed's word tokenizer and the passkey task.
+
+A random model retrieves nothing (accuracy 0), so the checks are on fidelity and errors: the
+16-bit configuration is its own reference, fidelity falls and K/V error rises with fewer bits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calibration.engine.tiny import tiny_model
+from calibration.harness import EvalResult, evaluate, evaluate_many
+from calibration.testbed.tokenizer import build_tokenizer
+from models.space import parse_config
+
+CONFIGS = ["w16-k16v16-cfull", "w16-k8v8-token-r0-cfull", "w16-k2v2-tensor-r0-cfull",
+           "w16-k4v2-channel-ks-r32-c64"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tiny")
+    tok = build_tokenizer()
+    tiny_model("llama", vocab_size=len(tok)).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def results(folder: Path) -> dict[str, EvalResult]:
+    out = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
+    return {r.config_id: r for r in out}
+
+
+def test_baseline_is_its_own_reference(results: dict[str, EvalResult]) -> None:
+    base = results["w16-k16v16-cfull"]
+    assert base.mean_kl == pytest.approx(0.0, abs=1e-9) and base.top1_agreement == 1.0
+    assert base.k_error == (0.0, 0.0) and base.n == 3
+    assert 0.0 <= base.accuracy_low <= base.accuracy <= base.accuracy_high <= 1.0
+
+
+def test_fidelity_and_error_order_by_bits(results: dict[str, EvalResult]) -> None:
+    k8, k2 = results["w16-k8v8-token-r0-cfull"], results["w16-k2v2-tensor-r0-cfull"]
+    assert k8.mean_kl < k2.mean_kl
+    assert k8.top1_agreement >= k2.top1_agreement
+    assert all(a < b for a, b in zip(k8.k_error, k2.k_error, strict=True))
+    assert all(0 < e < 0.01 for e in k8.k_error + k8.v_error)
+    assert k8.kv_cache_bytes < results["w16-k16v16-cfull"].kv_cache_bytes
+
+
+def test_per_layer_fields(results: dict[str, EvalResult]) -> None:
+    r = results["w16-k4v2-channel-ks-r32-c64"]
+    assert len(r.k_error) == len(r.v_error) == len(r.key_outlier_ratio) == 2
+    assert all(x >= 1.0 for x in r.key_outlier_ratio)
+    assert r.answer_nll > 0 and len(r.predictions) == 3
+
+
+def test_evaluate_single_matches_many(folder: Path, results: dict[str, EvalResult]) -> None:
+    one = evaluate(folder, parse_config("w16-k8v8-token-r0-cfull"), "passkey", 300, 3, seed=0)
+    assert one == results["w16-k8v8-token-r0-cfull"]
+
+
+def test_refusals(folder: Path) -> None:
+    with pytest.raises(ValueError, match="allowed: passkey"):
+        evaluate(folder, parse_config("w16-k16v16-cfull"), "nope", 300, 1, seed=0)
+    with pytest.raises(ValueError, match="asks for w4"):
+        evaluate(folder, parse_config("w4-k16v16-cfull"), "passkey", 300, 1, seed=0)
