@@ -28,7 +28,7 @@ typecheck: setup
 	$(BIN)/mypy models service
 
 bench: setup
-	$(BIN)/python bench/ledger.py
+	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.frontier
 	$(BIN)/python -m bench.service
 
@@ -38,9 +38,30 @@ openapi: setup
 serve: setup
 	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
 
+# The main job: make sure the testbed artifacts exist, then serve the predicted frontiers.
 run: setup
-	$(BIN)/python -m calibration.cli memory --model Llama-3.1-8B-Instruct --context 131072 --config w16-k16v16-cfull
-	$(BIN)/python bench/study_ledger.py --model Llama-3.1-8B-Instruct --context 131072
+	@ls models/artifacts/testbed-*.json >/dev/null 2>&1 || $(MAKE) calibrate-testbed
+	@echo
+	@echo "kvpareto is serving on http://127.0.0.1:8000/  (the interactive frontier page)"
+	@echo "try:  curl -s http://127.0.0.1:8000/v1/frontier -H 'content-type: application/json' \\"
+	@echo "        -d '{\"model\": \"testbed-llama\", \"context_tokens\": 1024, \"task\": \"kv_retrieval\"}'"
+	@echo "      curl -s http://127.0.0.1:8000/v1/recommend -H 'content-type: application/json' \\"
+	@echo "        -d '{\"model\": \"Llama-3.1-8B-Instruct\", \"context_tokens\": 32768, \"budget_gib\": 12}'"
+	@echo
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
+
+# Calibrate, fit and validate every testbed model (artifacts are committed; ~minutes per model).
+calibrate-testbed: setup
+	bash scripts/calibrate_testbed.sh
+
+# Retrain the testbed models from their seeds (~12 min each on one core; weights are committed).
+train-testbed: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch llama --seed 0 --out models/testbed/testbed-llama
+	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch qwen2 --seed 1 --out models/testbed/testbed-qwen2
+	$(BIN)/python -m calibration.testbed.convert --src models/testbed/testbed-llama --out models/testbed/testbed-mistral
+
+ledger: setup
+	$(BIN)/python -m bench.study_ledger --model Llama-3.1-8B-Instruct --context 131072
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Time the vectorised memory ledger over the whole configuration grid at one context.
 
-    python bench/ledger.py [--model NAME] [--context N] [--repeats N]
+    python -m bench.ledger [--model NAME] [--context N] [--repeats N]
 
 Prints the grid size and the median / best wall time of one evaluation (goal: ≤ 50 ms).
 """

@@ -1,6 +1,6 @@
 """Print the ledger of the KV Pareto study's configurations for one model, sorted by memory.
 
-    python bench/study_ledger.py --model Llama-3.1-8B-Instruct --context 131072
+    python -m bench.study_ledger --model Llama-3.1-8B-Instruct --context 131072
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ class Settings(BaseSettings):
         default=MODELS_DIR / "artifacts", description="per-model artifact JSON"
     )
     validations_dir: Path = Field(
-        default=MODELS_DIR / "validations", description="reports from `kvpareto validate`"
+        default=MODELS_DIR / "artifacts" / "validations",
+        description="reports from `kvpareto validate`",
     )
     admin_token: SecretStr | None = Field(default=None, description="bearer token of /v1/admin")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="larger bodies get 413")
