@@ -11,6 +11,7 @@ import pytest
 
 from bench.synthetic import CALIBRATED, UNCALIBRATED, synthetic_artifact
 from models.artifact import ValidationPoint, ValidationReport, write_json_atomic
+from models.specs import shipped_specs
 
 AUTH = {"Authorization": "Bearer test-admin-token"}
 
@@ -44,7 +45,7 @@ def test_validations_listed_and_summarised(client, settings):
 
 def test_health_and_metrics(client):
     assert client.get("/healthz").json() == {
-        "status": "ok", "models": 10, "artifacts_loaded": 1, "artifact_errors": 0}
+        "status": "ok", "models": len(shipped_specs()), "artifacts_loaded": 1, "artifact_errors": 0}
     client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 100})
     text = client.get("/metrics").text
     assert 'kvpareto_requests_total{method="POST",route="/v1/frontier",status="200"} 1.0' in text
