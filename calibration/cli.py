@@ -103,6 +103,15 @@ def models() -> None:
     console.print(table)
 
 
+def _register_calibration() -> None:
+    from calibration.cli_calibration import register
+
+    register(app)
+
+
+_register_calibration()
+
+
 def main() -> None:
     app()
 

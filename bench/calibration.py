@@ -1,0 +1,233 @@
+"""Acceptance figures of the calibration job on one model: memory extrapolation, held-out accuracy,
+sample efficiency of active vs exhaustive sampling. `python -m bench.calibration --help`.
+
+Reads calibration runs from --db; its own runs go to --bench-db, so they never enter a fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from calibration.campaign import Campaign
+from calibration.executors import LocalExecutor, sweep
+from calibration.fitting import METRICS, fit_accuracy, fit_memory
+from calibration.memory_phases import PhaseMemoryFitter
+from calibration.sampler import pool
+from calibration.store import Measurement, RunKey, Store
+from models.accuracy import baseline_at, design, fit_metric, predict
+from models.frontier import hypervolume
+from models.space import BASELINE, Config, parse_config
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def memory(camp: Campaign, bench: Store, n_val: int, long_ctx: int, fit_max: int) -> None:
+    spec = camp.spec()
+    runs = camp.store.runs(camp.name, "ok", camp.device)
+    rng = random.Random(7)
+    val = rng.sample(camp.pool(), n_val)
+    keys = [RunKey(camp.name, c.id, long_ctx, camp.tasks[0], 0, 0, camp.device) for c in val]
+    sweep(bench, camp.executor, str(camp.model_dir), keys)
+    got = [(parse_config(k.config), m.peak_bytes) for k, m in bench.runs(camp.name)
+           if k in set(keys) and m.peak_bytes]
+    meas = np.array([p for _, p in got], dtype=float)
+    rows = [(k, m) for k, m in runs if k.context_tokens <= fit_max and m.peak_bytes]
+    for label, fitter in (("committed additive ledger", fit_memory(spec, runs, fit_max)),
+                          ("prototype max-of-phases", PhaseMemoryFitter(spec).fit(
+                              [parse_config(k.config) for k, _ in rows],
+                              [k.context_tokens for k, _ in rows],
+                              [int(m.peak_bytes or 0) for _, m in rows]))):
+        err = np.abs(fitter.predict([c for c, _ in got], long_ctx) / meas - 1)
+        say(f"memory [{label}] fit on {len(rows)} runs ≤ {fit_max} tok, predicted at {long_ctx} "
+            f"on {len(got)} configs: median |err| {100 * np.median(err):.2f}% "
+            f"max {100 * err.max():.2f}%  (target ≤ 2% / ≤ 5%)")
+
+
+def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int]) -> None:
+    runs = [(k, m) for k, m in camp.store.runs(camp.name, "ok", camp.device)
+            if k.n == camp.n and k.seed == camp.seed]  # validation re-runs use another seed
+    table = camp.store.kv_error(camp.name, camp.device)
+    seen = {k.config for k, _ in runs}
+    rng = random.Random(11)
+    held = rng.sample([c for c in camp.pool() if c.id not in seen], n_held)
+    held_camp = replace(camp, store=bench, on_result=None)
+    held_camp.run([(c, L) for L in contexts for c in [*held, BASELINE]])
+    measured = {k: m for k, m in bench.runs(camp.name) if k.n == camp.n}
+    calibrated = max(k.context_tokens for k, _ in runs)
+    for task in camp.tasks:
+        fits: dict[str, object] = dict(fit_accuracy(runs, table, task))
+        fits["answer_nll (excess prototype)"] = ExcessLoss(runs, table, task)
+        fits["exact_match (L1 prototype)"] = l1_refit(fits["exact_match"], runs, table)
+        for metric, fit in fits.items():
+            for group in (["≤ calibrated", [L for L in contexts if L <= calibrated]],
+                          [f"{2 * calibrated} (2×)", [L for L in contexts if L > calibrated]]):
+                _report(task, metric, fit, group, held, measured, camp, table)
+
+
+def _report(task, metric, fit, group, held, measured, camp, table) -> None:  # type: ignore[no-untyped-def]
+    label, lengths = group
+    y, mean, lo, hi, trivial = [], [], [], [], []
+    for L in lengths:
+        base = measured.get(RunKey(camp.name, BASELINE.id, L, task, camp.seed, camp.n, camp.device))
+        rows = [(c, measured.get(RunKey(camp.name, c.id, L, task, camp.seed, camp.n, camp.device)))
+                for c in held]
+        col = metric.split()[0]
+        rows = [(c, m) for c, m in rows if m is not None and getattr(m, col) is not None]
+        if not rows or base is None:
+            continue
+        p = fit.predict([c for c, _ in rows], L) if isinstance(fit, ExcessLoss) else predict(
+            fit, design([c for c, _ in rows], table), L)
+        y += [float(getattr(m, metric.split()[0])) for _, m in rows]
+        mean += list(p.mean)
+        lo += list(p.lower)
+        hi += list(p.upper)
+        trivial += [float(getattr(base, metric.split()[0]))] * len(rows)
+    if not y:
+        return
+    y_, m_ = np.array(y), np.array(mean)
+    mae, mae0 = np.abs(y_ - m_).mean(), np.abs(y_ - np.array(trivial)).mean()
+    cover = np.mean((np.array(lo) <= y_) & (y_ <= np.array(hi)))
+    rho = spearmanr(m_, y_).statistic if np.ptp(y_) > 0 and np.ptp(m_) > 0 else float("nan")
+    say(f"accuracy {task}/{metric} at {label} ({len(y)} held-out runs): MAE {mae:.4f} vs trivial "
+        f"{mae0:.4f} (ratio {mae / max(mae0, 1e-12):.2f}, target ≤ 0.5), Spearman {rho:.3f}, "
+        f"90% coverage {100 * cover:.1f}%")
+
+
+def l1_refit(fit, runs, table):  # type: ignore[no-untyped-def]
+    """Proposed for models.accuracy (accuracy kind): least absolute deviations instead of least
+    squares (same features and sign constraints; linprog), conformal width cross-fitted."""
+    from scipy.optimize import linprog
+
+    from models.accuracy import FREE_FEATURES, features
+
+    rows = [(k, m) for k, m in runs if k.task == fit.task and m.exact_match is not None]
+    ctx = np.array([k.context_tokens for k, _ in rows])
+    x, _ = features(design([parse_config(k.config) for k, _ in rows], table), ctx)
+    y = baseline_at(fit.baseline, ctx) - np.array([float(m.exact_match or 0) for _, m in rows])
+    nf = len(FREE_FEATURES)
+
+    def solve(xs, ys):  # type: ignore[no-untyped-def]
+        n, f = xs.shape
+        c = np.r_[np.zeros(f), np.ones(2 * n)]
+        a = np.hstack([xs, np.eye(n), -np.eye(n)])
+        bounds = [(0, None)] * (f - nf) + [(None, None)] * nf + [(0, None)] * (2 * n)
+        return linprog(c, A_eq=a, b_eq=ys, bounds=bounds, method="highs").x[:f]
+
+    fold = np.random.default_rng(0).permutation(len(y)) % 5
+    res = np.empty(len(y))
+    for k in range(5):
+        coef = solve(x[fold != k], y[fold != k])
+        res[fold == k] = np.abs(y[fold == k] - x[fold == k] @ coef)
+    level = min(1.0, np.ceil((len(y) + 1) * 0.9) / len(y))
+    return fit.model_copy(update={"coef": [float(c) for c in solve(x, y)],
+                                  "interval_q": float(np.quantile(res, level))})
+
+
+class ExcessLoss:
+    """Proposed for models.accuracy: a loss fitted as its excess over the 16-bit baseline (like
+    KL), predicted as baseline(L) + excess; the baseline is clamped outside calibrated contexts."""
+
+    def __init__(self, runs, table, task) -> None:  # type: ignore[no-untyped-def]
+        rows = [(k, m) for k, m in runs if k.task == task and m.answer_nll is not None]
+        base: dict[int, list[float]] = {}
+        for k, m in rows:
+            if k.config == BASELINE.id:
+                base.setdefault(k.context_tokens, []).append(float(m.answer_nll or 0))
+        self.base = {L: float(np.mean(v)) for L, v in base.items()}
+        ctx = np.array([k.context_tokens for k, _ in rows])
+        excess = np.array([float(m.answer_nll or 0) for _, m in rows]) - baseline_at(self.base, ctx)
+        self.fit = fit_metric(task, "answer_nll_excess", "loss",
+                              [parse_config(k.config) for k, _ in rows], ctx,
+                              np.maximum(excess, 0.0), table)
+        self.table = table
+
+    def predict(self, configs, context_tokens):  # type: ignore[no-untyped-def]
+        p = predict(self.fit, design(configs, self.table), context_tokens)
+        b = float(baseline_at(self.base, np.array([context_tokens]))[0])
+        return replace(p, mean=p.mean + b, lower=p.lower + b, upper=p.upper + b)
+
+
+class OracleExecutor:
+    """Answers from an exhaustive store (runs are deterministic per key): no new inference."""
+
+    def __init__(self, store: Store, model: str) -> None:
+        self.table = dict(store.runs(model, None))
+
+    def map(self, model_dir: str, keys: Sequence[RunKey]):  # type: ignore[no-untyped-def]
+        for k in keys:
+            yield k, self.table.get(k) or Measurement.failed("not in the exhaustive store")
+
+    def close(self) -> None:
+        return None
+
+
+def efficiency(camp: Campaign, bench: Store, context: int, share: float, metric: str,
+               n: int) -> None:
+    spec = camp.spec()
+    configs: list[Config] = pool(spec, chunks=(None, 128), residuals=(0, 128))
+    ex = replace(camp, store=bench, contexts=[context], tasks=camp.tasks[:1], configs=configs,
+                 on_result=None, metric=metric, n=n)
+    sign = 1.0 if METRICS[metric] == "accuracy" else -1.0
+    bench.save_kv_error(camp.name, camp.device, camp.kv_error())
+    cands = ex.exhaustive()
+    sim = Store("sqlite://")
+    sim.save_kv_error(camp.name, camp.device, camp.kv_error())
+    act = replace(ex, store=sim, executor=OracleExecutor(bench, camp.name))
+    act.active(int(share * len(cands)))
+
+    def hv(store: Store) -> tuple[float, int]:
+        rows = [m for k, m in store.runs(camp.name) if k.context_tokens == context and k.n == n
+                and k.task == ex.tasks[0] and getattr(m, metric) is not None]
+        mem = np.array([m.peak_bytes for m in rows], dtype=float)
+        acc = sign * np.array([getattr(m, metric) for m in rows])
+        return hypervolume(mem, acc, ref), len(rows)
+
+    every = [m for k, m in bench.runs(camp.name)
+             if k.n == n and m.peak_bytes and getattr(m, metric) is not None]
+    worst = min(sign * getattr(m, metric) for m in every)
+    ref = (max(m.peak_bytes for m in every) * 1.01, min(worst, 0.0) - 1e-9)  # type: ignore
+    (h_all, n_all), (h_act, n_act) = hv(bench), hv(sim)
+    say(f"efficiency {camp.name} at {context} tok ({ex.tasks[0]}/{metric}): exhaustive HV "
+        f"{h_all:.4g} from {n_all} runs; active HV {h_act:.4g} from {n_act} runs "
+        f"({100 * n_act / n_all:.0f}%): ratio {100 * h_act / h_all:.1f}% (target ≥ 98%)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", required=True, help="model folder, e.g. models/testbed/testbed-llama")
+    p.add_argument("--db", default="runs/testbed.db", help="store holding the calibration runs")
+    p.add_argument("--bench-db", default=None, help="store of the bench's own runs")
+    p.add_argument("--sections", default="memory,accuracy,efficiency")
+    p.add_argument("--tasks", default="kv_retrieval,passkey")
+    p.add_argument("--n", type=int, default=16, help="samples per run (as calibrated)")
+    p.add_argument("--held-out", type=int, default=30)
+    p.add_argument("--efficiency-n", type=int, default=8, help="samples per exhaustive run")
+    p.add_argument("--frontier-metric", default="exact_match", help="exact_match | kl | answer_nll")
+    a = p.parse_args(argv)
+    from pathlib import Path
+
+    model_dir = Path(a.model)
+    bench = Store(a.bench_db or f"runs/bench-{model_dir.resolve().name}.db")
+    camp = Campaign(Store(a.db), LocalExecutor(), model_dir, [256, 512], a.tasks.split(","), a.n)
+    sections = a.sections.split(",")
+    if "memory" in sections:
+        memory(camp, bench, 30, 2048, 512)
+    if "accuracy" in sections:
+        accuracy(camp, bench, a.held_out, [256, 512, 1024])
+    if "efficiency" in sections:
+        efficiency(camp, bench, 512, 0.2, a.frontier_metric, a.efficiency_n)
+
+
+if __name__ == "__main__":
+    main()

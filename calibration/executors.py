@@ -1,0 +1,99 @@
+"""Executors run keys and yield (key, measurement) as runs finish: in process, or on Ray.
+
+`sweep` is the driver: it skips keys already stored and records each result in its own
+transaction, so a sweep killed at any point resumes without losing or repeating a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+from calibration.runner import MeasureFn, run_one
+from calibration.store import Measurement, RunKey, Store
+
+Result = tuple[RunKey, Measurement]
+
+
+class Executor(Protocol):
+    def map(self, model_dir: str, keys: Sequence[RunKey]) -> Iterator[Result]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """Runs every key in this process, in order."""
+
+    def __init__(self, measure: MeasureFn | None = None) -> None:
+        self.measure = measure
+
+    def map(self, model_dir: str, keys: Sequence[RunKey]) -> Iterator[Result]:
+        for key in keys:
+            yield key, run_one(model_dir, key, self.measure)
+
+    def close(self) -> None:
+        return None
+
+
+class RayExecutor:
+    """One Ray remote task per run; a local Ray (num_cpus) unless `address` names a cluster."""
+
+    def __init__(
+        self, address: str | None = None, num_cpus: int = 2, measure: MeasureFn | None = None,
+        max_in_flight: int = 64,
+    ) -> None:
+        import ray
+
+        self._ray = ray
+        self._started = not ray.is_initialized()
+        if self._started:
+            kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": num_cpus}
+            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        self._task = ray.remote(num_cpus=1, max_retries=0)(run_one)
+        self.measure = measure
+        self.max_in_flight = max_in_flight
+
+    def map(self, model_dir: str, keys: Sequence[RunKey]) -> Iterator[Result]:
+        ray = self._ray
+        queue = list(keys)
+        pending: dict[Any, RunKey] = {}
+        while queue or pending:
+            while queue and len(pending) < self.max_in_flight:
+                key = queue.pop(0)
+                pending[self._task.remote(model_dir, key, self.measure)] = key
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                key = pending.pop(ref)
+                try:
+                    yield key, ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - a dead worker is a failed run
+                    yield key, Measurement.failed(f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+def make_executor(name: str, address: str | None = None,
+                  measure: MeasureFn | None = None) -> Executor:
+    if name == "local":
+        return LocalExecutor(measure)
+    if name == "ray":
+        return RayExecutor(address, measure=measure)
+    raise ValueError(f"--executor must be one of local, ray; got {name!r}")
+
+
+def sweep(
+    store: Store, executor: Executor, model_dir: str, keys: Sequence[RunKey],
+    on_result: Callable[[RunKey, Measurement], None] | None = None,
+) -> list[Result]:
+    """Run the keys not yet stored; record each as it finishes. Returns the new results."""
+    done = store.done(keys)
+    todo = list(dict.fromkeys(k for k in keys if k not in done))
+    out = []
+    for key, m in executor.map(model_dir, todo):
+        store.record(key, m)
+        out.append((key, m))
+        if on_result is not None:
+            on_result(key, m)
+    return out

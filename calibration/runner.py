@@ -1,0 +1,50 @@
+"""One run = one configuration × context × task × seed on one model → one measured row.
+
+Failures (RuntimeError, MemoryError, torch OOM, bad input) come back as a failed Measurement
+with the error text, so a sweep records them and goes on; interrupts still propagate.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import traceback
+from collections.abc import Callable
+from importlib import metadata
+
+from calibration.store.records import Measurement, RunKey
+
+MeasureFn = Callable[[str, RunKey], Measurement]
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "transformers", "autoawq"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def measure_real(model_dir: str, key: RunKey) -> Measurement:
+    """Real inference (imports torch lazily)."""
+    import torch
+
+    from calibration.measurement import measure
+
+    torch.set_num_threads(1)
+    return measure(model_dir, key.config, key.task, key.context_tokens, key.n, key.seed,
+                   key.device)
+
+
+def run_one(model_dir: str, key: RunKey, measure: MeasureFn | None = None) -> Measurement:
+    """Measure one key; any Exception becomes a failed measurement with its error text."""
+    start = time.perf_counter()
+    try:
+        m = (measure or measure_real)(model_dir, key)
+    except Exception as exc:  # noqa: BLE001 - every failure is data for the store
+        m = Measurement.failed(traceback.format_exception_only(type(exc), exc)[-1].strip())
+    m.seconds = round(time.perf_counter() - start, 4)
+    m.versions = m.versions or versions()
+    return m

@@ -1,0 +1,35 @@
+"""Calibration settings from the environment (prefix ``KVPARETO_``): store URL and output folders.
+
+Paths are relative to the working directory unless absolute; a bare file path is a SQLite store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class CalibrationSettings(BaseSettings):
+    """Where runs, artifacts and validation reports go."""
+
+    model_config = SettingsConfigDict(env_prefix="KVPARETO_", extra="ignore")
+
+    db: str = Field("runs/kvpareto.db", description="SQLAlchemy URL or a SQLite file path")
+    artifact_dir: Path = Field(REPO / "models" / "artifacts", description="fitted artifacts")
+    validation_dir: Path = Field(
+        REPO / "models" / "artifacts" / "validations", description="validation reports + plots"
+    )
+
+
+def database_url(db: str | None = None) -> str:
+    """A SQLAlchemy URL: URLs pass through, a file path becomes ``sqlite:///<path>``."""
+    value = db or CalibrationSettings().db
+    if "://" in value:
+        return value
+    path = Path(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"

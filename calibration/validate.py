@@ -1,0 +1,130 @@
+"""Validation: re-run the predicted frontier for real and report how wrong the prediction was.
+
+Predicts peak (fitted ledger) and accuracy (artifact) over the model's grid at one context, takes
+up to `points` frontier configurations (under a memory budget), measures them on held-out seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from calibration.executors import Executor
+from calibration.store import RunKey, Store
+from calibration.store.records import VALIDATION_SEED
+from models.accuracy import design, metric_fit, predict, side_key
+from models.artifact import Artifact, ValidationPoint, ValidationReport
+from models.frontier import pareto_indices
+from models.memory import compatible, grid_arrays, ledger_grid
+from models.space import Config, full_grid
+from models.specs import ArchSpec, spec_from_config
+
+HELD_OUT_SEED = VALIDATION_SEED  # validation prompts never seen by the calibration runs
+
+
+def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | None = None
+                ) -> list[Config]:
+    configs = compatible(spec, list(configs or full_grid()))
+    table = artifact.kv_error
+    return [c for c in configs
+            if all(k is None or k in table for k in (side_key("k", c.kv), side_key("v", c.kv)))]
+
+
+def predicted_frontier(
+    artifact: Artifact, context_tokens: int, task: str, metric: str,
+    budget_bytes: int | None = None, points: int = 8, configs: Sequence[Config] | None = None,
+) -> list[tuple[Config, int, float, float, float]]:
+    """Up to `points` frontier rows (config, peak, mean, lower, upper), spread along memory."""
+    spec = spec_from_config(dict(artifact.config_json), artifact.model)
+    grid = predictable(spec, artifact, configs)
+    coef = artifact.memory.to_coefficients() if artifact.memory else None
+    peak = ledger_grid(spec, grid_arrays(grid), context_tokens, coef).peak
+    fit = metric_fit(artifact, task, metric)
+    pred = predict(fit, design(grid, artifact.kv_error), context_tokens)
+    score = pred.mean if fit.kind == "accuracy" else -pred.mean
+    keep = np.ones(len(grid), bool) if budget_bytes is None else peak <= budget_bytes
+    if not keep.any():
+        raise ValueError(f"no configuration fits in {budget_bytes:,} bytes at "
+                         f"{context_tokens} tokens; the smallest needs {int(peak.min()):,}")
+    idx = np.flatnonzero(keep)[pareto_indices(peak[keep], score[keep])]
+    if len(idx) > points:
+        idx = idx[np.unique(np.linspace(0, len(idx) - 1, points).round().astype(int))]
+    return [(grid[i], int(peak[i]), float(pred.mean[i]), float(pred.lower[i]),
+             float(pred.upper[i])) for i in idx]
+
+
+def validate(
+    artifact: Artifact, model_dir: Path, store: Store, executor: Executor, context_tokens: int,
+    task: str, metric: str = "exact_match", budget_bytes: int | None = None, n: int = 16,
+    points: int = 8, device: str = "cpu",
+) -> ValidationReport:
+    """Re-run the predicted frontier; runs are recorded in the store like any other."""
+    rows = predicted_frontier(artifact, context_tokens, task, metric, budget_bytes, points)
+    keys = [RunKey(artifact.model, c.id, context_tokens, task, HELD_OUT_SEED, n, device)
+            for c, *_ in rows]
+    done = dict(store.runs(artifact.model, None, device))
+    todo = [k for k in keys if k not in done]
+    for key, m in executor.map(str(model_dir), todo):
+        store.record(key, m)
+        done[key] = m
+    pts = []
+    for (config, peak, mean, lo, hi), key in zip(rows, keys, strict=True):
+        m = done[key]
+        value = getattr(m, metric) if m.status == "ok" else None
+        pts.append(ValidationPoint(
+            config=config.id, predicted_peak_bytes=peak, measured_peak_bytes=m.peak_bytes,
+            predicted_accuracy=mean, accuracy_lower=lo, accuracy_upper=hi,
+            measured_accuracy=value, status=m.status, error=m.error,
+        ))
+    return summarize(artifact.model, task, metric, context_tokens, budget_bytes, pts)
+
+
+def summarize(model: str, task: str, metric: str, context_tokens: int, budget_bytes: int | None,
+              pts: list[ValidationPoint]) -> ValidationReport:
+    mem = [abs(p.predicted_peak_bytes - p.measured_peak_bytes) / p.measured_peak_bytes
+           for p in pts if p.measured_peak_bytes]
+    acc = [p for p in pts if p.measured_accuracy is not None and p.predicted_accuracy is not None]
+    err = [abs(float(p.predicted_accuracy or 0) - float(p.measured_accuracy or 0)) for p in acc]
+    inside = [float(p.accuracy_lower or 0) <= float(p.measured_accuracy or 0)
+              <= float(p.accuracy_upper or 0) for p in acc]
+    return ValidationReport(
+        model=model, task=task, metric=metric, context_tokens=context_tokens,
+        budget_bytes=budget_bytes, points=pts,
+        memory_median_abs_rel_error=float(np.median(mem)) if mem else None,
+        memory_max_abs_rel_error=float(np.max(mem)) if mem else None,
+        accuracy_mae=float(np.mean(err)) if err else None,
+        accuracy_coverage=float(np.mean(inside)) if inside else None,
+    )
+
+
+def plot(report: ValidationReport, path: Path) -> Path:
+    """Predicted (with intervals) vs measured frontier points, as a PNG (matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    mib = 1024**2
+    pts = report.points
+    px = [p.predicted_peak_bytes / mib for p in pts]
+    py = [p.predicted_accuracy or 0.0 for p in pts]
+    err = [[y - (p.accuracy_lower or y) for p, y in zip(pts, py, strict=True)],
+           [(p.accuracy_upper or y) - y for p, y in zip(pts, py, strict=True)]]
+    ax.errorbar(px, py, yerr=err, fmt="o-", capsize=3, label="predicted (90% interval)")
+    ok = sorted((p for p in pts if p.measured_peak_bytes and p.measured_accuracy is not None),
+                key=lambda p: p.measured_peak_bytes or 0)
+    ax.plot([(p.measured_peak_bytes or 0) / mib for p in ok],
+            [p.measured_accuracy or 0.0 for p in ok], "s--", label="measured (same configurations)")
+    ax.set_xlabel("peak memory (MiB)")
+    ax.set_ylabel(report.metric)
+    ax.set_title(f"{report.model} · {report.task} · {report.context_tokens} tokens")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

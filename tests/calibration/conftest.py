@@ -1,0 +1,27 @@
+"""Shared fixtures of the calibration tests: one intra-op thread, a tiny saved model folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random tiny Llama (hidden 256, 2 layers, 4 heads, 2 KV heads) + the testbed tokenizer."""
+    from calibration.engine.tiny import tiny_model
+    from calibration.testbed.tokenizer import build_tokenizer, save_tokenizer
+
+    out = tmp_path_factory.mktemp("tiny-llama")
+    # one AWQ folder per session, shared by every test that runs a w4 configuration
+    os.environ.setdefault("KVPARETO_AWQ_DIR", str(tmp_path_factory.mktemp("awq")))
+    tok = build_tokenizer()
+    model = tiny_model("llama", vocab_size=len(tok))
+    model.config.bos_token_id, model.config.eos_token_id = tok.bos_token_id, tok.eos_token_id
+    model.config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(out)
+    save_tokenizer(out)
+    return out

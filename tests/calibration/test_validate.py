@@ -1,0 +1,97 @@
+"""Validation: the predicted frontier, the report's summary, the CLI writing JSON + PNG."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from calibration.cli import app
+from calibration.fitting import build_artifact
+from calibration.sampler import pool
+from calibration.store import Measurement, RunKey, Store
+from calibration.validate import predicted_frontier, summarize
+from models.accuracy import side_key
+from models.artifact import ValidationPoint, load_report, write_json_atomic
+from models.memory import MemoryCoefficients, grid_arrays, ledger_grid
+from models.specs import load_spec
+
+
+@pytest.fixture(scope="module")
+def artifact(tiny_model_dir, tmp_path_factory):
+    """A fitted artifact of the tiny model from synthetic runs (accuracy falls with K/V error)."""
+    folder = tmp_path_factory.mktemp("art")
+    store = Store(str(folder / "s.db"))
+    name, spec = tiny_model_dir.name, load_spec(str(tiny_model_dir))
+    configs = pool(spec)
+    table = {}
+    for c in configs:
+        for s in "kv":
+            if (key := side_key(s, c.kv)) is not None:
+                scale = 2 if "tensor" in key else 1
+                table[key] = {8: 0.005, 4: 0.08, 2: 0.4}[int(key[1])] * scale
+    store.save_kv_error(name, "cpu", table)
+    coef = MemoryCoefficients(overhead_bytes=1000)
+    for L in (128, 256):
+        peaks = ledger_grid(spec, grid_arrays(configs[::9]), L, coef).peak
+        for c, p in zip(configs[::9], peaks, strict=True):
+            err = sum(table.get(side_key(s, c.kv), 0.0) for s in "kv")
+            store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
+                peak_bytes=int(p), exact_match=max(0.0, 1 - 2 * err), answer_nll=0.1 + err,
+                kl=err**2))
+    art = build_artifact(store, name, tiny_model_dir)
+    write_json_atomic(folder / f"{name}.json", art)
+    return art, folder
+
+
+def test_predicted_frontier_is_monotone_and_respects_the_budget(artifact):
+    art, _ = artifact
+    rows = predicted_frontier(art, 256, "passkey", "exact_match", points=6)
+    assert 2 <= len(rows) <= 6
+    peaks, means = [r[1] for r in rows], [r[2] for r in rows]
+    assert peaks == sorted(peaks) and means == sorted(means)
+    budget = (peaks[0] + peaks[-1]) // 2
+    assert all(r[1] <= budget for r in predicted_frontier(art, 256, "passkey", "exact_match",
+                                                          budget))
+    with pytest.raises(ValueError, match="no configuration fits"):
+        predicted_frontier(art, 256, "passkey", "exact_match", budget_bytes=10)
+
+
+def test_summary_statistics():
+    pts = [ValidationPoint(config="w16-k16v16-cfull", predicted_peak_bytes=110,
+                           measured_peak_bytes=100, predicted_accuracy=0.9, accuracy_lower=0.8,
+                           accuracy_upper=1.0, measured_accuracy=0.7),
+           ValidationPoint(config="w4-k16v16-cfull", predicted_peak_bytes=50,
+                           measured_peak_bytes=50, predicted_accuracy=0.5, accuracy_lower=0.4,
+                           accuracy_upper=0.6, measured_accuracy=0.5)]
+    r = summarize("m", "passkey", "exact_match", 256, None, pts)
+    assert r.memory_max_abs_rel_error == pytest.approx(0.1)
+    assert r.accuracy_mae == pytest.approx(0.1) and r.accuracy_coverage == 0.5
+
+
+def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
+    artifact, tiny_model_dir, tmp_path, monkeypatch
+):
+    art, folder = artifact
+    monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(folder))
+    monkeypatch.setenv("KVPARETO_VALIDATION_DIR", str(tmp_path / "val"))
+    args = ["validate", "--model", str(tiny_model_dir), "--context", "128", "--task", "passkey",
+            "--metric", "kl", "--points", "2", "--n", "2", "--db", str(tmp_path / "v.db")]
+    r = CliRunner().invoke(app, [*args, "--budget", "0.0039"])  # 4 MiB: 16-bit weights only
+    assert r.exit_code == 0, r.output
+    [report] = (tmp_path / "val").glob("*.json")
+    doc = load_report(report)
+    assert doc.metric == "kl" and 1 <= len(doc.points) <= 2
+    assert all(p.measured_peak_bytes for p in doc.points)
+    assert report.with_suffix(".png").stat().st_size > 1000
+    assert json.loads(report.read_text())["kind"] == "kvpareto.validation"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--context", "0"], "must be positive"),
+    (["--context", "128", "--metric", "f1"], "no accuracy model"),
+], ids=["context", "metric"])
+def test_cli_validate_bad_input_is_one_line_exit_2(artifact, tiny_model_dir, monkeypatch,
+                                                    args, needle):
+    monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(artifact[1]))
+    r = CliRunner().invoke(app, ["validate", "--model", str(tiny_model_dir), *args])
+    assert r.exit_code == 2 and needle in r.stderr
