@@ -188,7 +188,7 @@ def validate(
         return
     finally:
         ex.close()
-    folder = settings.validation_dir  # env KVPARETO_VALIDATION_DIR
+    folder = settings.validations_dir  # env KVPARETO_VALIDATIONS_DIR, as the service reads
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = write_json_atomic(folder / f"{art.model}-{task}-{context}-{stamp}.json", report)
     png = plot(report, path.with_suffix(".png"))

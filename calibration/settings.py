@@ -20,7 +20,7 @@ class CalibrationSettings(BaseSettings):
 
     db: str = Field("runs/kvpareto.db", description="SQLAlchemy URL or a SQLite file path")
     artifact_dir: Path = Field(REPO / "models" / "artifacts", description="fitted artifacts")
-    validation_dir: Path = Field(
+    validations_dir: Path = Field(
         REPO / "models" / "artifacts" / "validations", description="validation reports + plots"
     )
 

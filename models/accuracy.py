@@ -21,6 +21,12 @@ from models.space import Config, KVScheme
 
 F64 = NDArray[np.float64]
 ERROR_FLOOR = 1e-4
+# Bins of the predicted drop for Mondrian conformal intervals: a saturated metric gets a tight
+# interval where nothing degrades and a wide one where it does.
+DROP_BINS = (0.02, 0.1, float("inf"))
+MIN_BIN_RUNS = 8
+# Interval growth per doubling of the context beyond the calibrated range.
+EXTRAPOLATION_WIDENING = 0.5
 KNOTS = [-3.0, -2.5, -2.0, -1.5, -1.0, -0.5]
 FREE_FEATURES = ("intercept", "log2_context")
 
@@ -110,6 +116,33 @@ def _solve(x: F64, y: F64, n_free: int) -> F64:
     return np.asarray(lsq_linear(xa, ya, bounds=(lower, np.inf)).x, dtype=np.float64)
 
 
+def _conformal_q(residuals: F64, coverage: float) -> float:
+    n = len(residuals)
+    if n == 0:
+        return 0.0
+    level = min(1.0, float(np.ceil((n + 1) * coverage)) / n)
+    return float(np.quantile(residuals, level))
+
+
+def _isotonic(z: F64, drop: F64) -> tuple[list[float], list[float]]:
+    """Monotone non-decreasing drop as a function of the predicted guide (knots for np.interp)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(z, drop)
+    return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
+
+
+def _binned_q(pred_drop: F64, residuals: F64, coverage: float) -> list[tuple[float, float]]:
+    overall = _conformal_q(residuals, coverage)
+    bins, lower = [], -np.inf
+    for edge in DROP_BINS:
+        inside = (pred_drop > lower) & (pred_drop <= edge)
+        q = _conformal_q(residuals[inside], coverage) if inside.sum() >= MIN_BIN_RUNS else overall
+        bins.append((edge, q))
+        lower = edge
+    return bins
+
+
 def baseline_at(table: dict[int, float], context_tokens: NDArray[np.int64]) -> F64:
     """16-bit value at any context: linear in log2(context), clamped outside the table."""
     xs = np.log2(np.array(sorted(table), dtype=np.float64))
@@ -128,8 +161,17 @@ def fit_metric(
     folds: int = 5,
     coverage: float = 0.9,
     seed: int = 0,
+    guide: F64 | None = None,
+    guide_name: str = "kl",
+    loss_floor: float = 1e-5,
 ) -> MetricFit:
-    """Fit one metric on measured runs; the interval half-width is cross-fitted conformal."""
+    """Fit one metric on measured runs; the interval half-width is cross-fitted conformal.
+
+    With `guide` (a graded metric of the same runs, e.g. KL vs 16-bit) an accuracy metric is
+    fitted in two stages: the features predict log10(guide), and the drop is an isotonic
+    function of that prediction. Saturated metrics (exact match on small models) need this:
+    most runs lose nothing, and the graded guide tells which ones will.
+    """
     if kind not in ("accuracy", "loss"):
         raise ValueError(f"kind must be 'accuracy' or 'loss'; got {kind!r}")
     tokens = np.asarray(context_tokens, dtype=np.int64)
@@ -140,7 +182,7 @@ def fit_metric(
     baseline: dict[int, float] = {}
     for t in sorted(set(tokens[base_rows].tolist())):
         baseline[int(t)] = float(np.mean(values[[i for i in base_rows if tokens[i] == t]]))
-    floor = 1e-5
+    floor = loss_floor
     x, names = features(design(configs, kv_error), tokens)
     y = _target(kind, values, baseline_at(baseline, tokens), floor)
     n_free = len(FREE_FEATURES)
@@ -154,6 +196,11 @@ def fit_metric(
     n = len(residuals)
     level = min(1.0, np.ceil((n + 1) * coverage) / n)
     coef = _solve(x, y, n_free)
+    if kind == "accuracy" and guide is not None:
+        return _fit_two_stage(
+            task, metric, x, names, y, np.asarray(guide, dtype=np.float64), baseline, fold_of,
+            coverage, floor, guide_name,
+        )
     return MetricFit(
         task=task,
         metric=metric,
@@ -168,6 +215,51 @@ def fit_metric(
         floor=floor,
         n_runs=n,
         cv_mae=float(np.mean(residuals)),
+    )
+
+
+def _fit_two_stage(
+    task: str,
+    metric: str,
+    x: F64,
+    names: list[str],
+    drop: F64,
+    guide: F64,
+    baseline: dict[int, float],
+    fold_of: NDArray[np.int64],
+    coverage: float,
+    floor: float,
+    guide_name: str,
+) -> MetricFit:
+    n_free = len(FREE_FEATURES)
+    g = np.log10(np.maximum(guide, 0.0) + floor)
+    pred_drop = np.empty(len(drop))
+    for f in np.unique(fold_of):
+        train = fold_of != f
+        z = x @ _solve(x[train], g[train], n_free)
+        link_x, link_y = _isotonic(z[train], drop[train])
+        pred_drop[~train] = np.interp(z[~train], link_x, link_y)
+    residuals = np.abs(drop - pred_drop)
+    coef = _solve(x, g, n_free)
+    link_x, link_y = _isotonic(x @ coef, drop)
+    return MetricFit(
+        task=task,
+        metric=metric,
+        kind="accuracy",
+        feature_names=names,
+        coef=[float(c) for c in coef],
+        knots={"k": KNOTS, "v": KNOTS},
+        baseline=baseline,
+        interval_q=_conformal_q(residuals, coverage),
+        coverage=coverage,
+        contexts=sorted(baseline),
+        floor=floor,
+        n_runs=len(drop),
+        cv_mae=float(np.mean(residuals)),
+        guide=guide_name,
+        link_x=link_x,
+        link_y=link_y,
+        interval_bins=_binned_q(pred_drop, residuals, coverage),
     )
 
 
@@ -199,8 +291,14 @@ def predict(
     tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), z.shape)
     lo_ctx, hi_ctx = min(fit.contexts), max(fit.contexts)
     beyond = np.maximum(np.log2(tokens / hi_ctx), np.log2(lo_ctx / tokens))
-    widen = 1.0 + np.maximum(beyond, 0.0)
+    widen = 1.0 + EXTRAPOLATION_WIDENING * np.maximum(beyond, 0.0)
     q = fit.interval_q * widen
+    if fit.link_x is not None and fit.link_y is not None:
+        z = np.interp(z, fit.link_x, fit.link_y)  # predicted drop
+        if fit.interval_bins:
+            edges = np.array([e for e, _ in fit.interval_bins])
+            qs = np.array([q for _, q in fit.interval_bins])
+            q = qs[np.minimum(np.searchsorted(edges, z), len(qs) - 1)] * widen
     if fit.kind == "accuracy":
         base = baseline_at(fit.baseline, tokens.astype(np.int64))
         mean = np.clip(base - z, 0.0, 1.0)

@@ -71,6 +71,13 @@ class MetricFit(_Strict):
     floor: float = 1e-5
     n_runs: int = 0
     cv_mae: float | None = None
+    # Two-stage accuracy: `coef` then predicts log10 of a graded guide metric (KL), and the drop
+    # is a monotone (isotonic) function of it through these knots.
+    guide: str | None = None
+    link_x: list[float] | None = None
+    link_y: list[float] | None = None
+    # Mondrian conformal: (upper edge of predicted drop, half-width) per bin, ascending.
+    interval_bins: list[tuple[float, float]] | None = None
 
 
 class Artifact(_Strict):
@@ -141,6 +148,7 @@ def write_json_atomic(path: Path, document: BaseModel) -> Path:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(document.model_dump_json(indent=1))
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are shared data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

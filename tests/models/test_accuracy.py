@@ -113,3 +113,15 @@ def test_needs_a_baseline(data):
 def test_missing_error_is_named():
     with pytest.raises(ValueError, match="k4-token"):
         design([Config(kv=KVScheme(4, 4, "token"))], {"v4-token": 0.1})
+
+
+def test_two_stage_exact_match_is_flat_where_nothing_degrades(data):
+    table, configs, ctx, kl, em, _ = data
+    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl, loss_floor=0.05)
+    assert fit.guide == "kl" and fit.link_x and fit.interval_bins
+    ladder = [Config(chunk=256)]
+    ladder += [Config(kv=KVScheme(b, b, "token", None, False, 0), chunk=256) for b in (8, 4, 2)]
+    pred = predict(fit, design(ladder, table), 512)
+    assert (np.diff(pred.mean) <= 1e-12).all()  # fewer bits never predicted better
+    width = pred.upper - pred.lower
+    assert width[1] < width[-1]  # tight where lossless, wide where it degrades
