@@ -17,10 +17,9 @@ from scipy.stats import spearmanr
 from calibration.campaign import Campaign
 from calibration.executors import LocalExecutor, sweep
 from calibration.fitting import METRICS, fit_accuracy, fit_memory
-from calibration.memory_phases import PhaseMemoryFitter
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
-from models.accuracy import baseline_at, design, fit_metric, predict
+from models.accuracy import design, predict
 from models.frontier import hypervolume
 from models.space import BASELINE, Config, parse_config
 
@@ -39,16 +38,11 @@ def memory(camp: Campaign, bench: Store, n_val: int, long_ctx: int, fit_max: int
     got = [(parse_config(k.config), m.peak_bytes) for k, m in bench.runs(camp.name)
            if k in set(keys) and m.peak_bytes]
     meas = np.array([p for _, p in got], dtype=float)
-    rows = [(k, m) for k, m in runs if k.context_tokens <= fit_max and m.peak_bytes]
-    for label, fitter in (("committed additive ledger", fit_memory(spec, runs, fit_max)),
-                          ("prototype max-of-phases", PhaseMemoryFitter(spec).fit(
-                              [parse_config(k.config) for k, _ in rows],
-                              [k.context_tokens for k, _ in rows],
-                              [int(m.peak_bytes or 0) for _, m in rows]))):
-        err = np.abs(fitter.predict([c for c, _ in got], long_ctx) / meas - 1)
-        say(f"memory [{label}] fit on {len(rows)} runs ≤ {fit_max} tok, predicted at {long_ctx} "
-            f"on {len(got)} configs: median |err| {100 * np.median(err):.2f}% "
-            f"max {100 * err.max():.2f}%  (target ≤ 2% / ≤ 5%)")
+    fitter = fit_memory(spec, runs, fit_max)  # the shipped ledger's fit (max of phases)
+    err = np.abs(fitter.predict([c for c, _ in got], long_ctx) / meas - 1)
+    say(f"memory [shipped ledger] fit on {len(fitter.residuals_)} runs ≤ {fit_max} tok, predicted "
+        f"at {long_ctx} on {len(got)} configs: median |err| {100 * np.median(err):.2f}% "
+        f"max {100 * err.max():.2f}%  (target ≤ 2% / ≤ 5%)")
 
 
 def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int]) -> None:
@@ -63,10 +57,7 @@ def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int])
     measured = {k: m for k, m in bench.runs(camp.name) if k.n == camp.n}
     calibrated = max(k.context_tokens for k, _ in runs)
     for task in camp.tasks:
-        fits: dict[str, object] = dict(fit_accuracy(runs, table, task))
-        fits["answer_nll (excess prototype)"] = ExcessLoss(runs, table, task)
-        fits["exact_match (L1 prototype)"] = l1_refit(fits["exact_match"], runs, table)
-        for metric, fit in fits.items():
+        for metric, fit in fit_accuracy(runs, table, task).items():
             for group in (["≤ calibrated", [L for L in contexts if L <= calibrated]],
                           [f"{2 * calibrated} (2×)", [L for L in contexts if L > calibrated]]):
                 _report(task, metric, fit, group, held, measured, camp, table)
@@ -83,8 +74,7 @@ def _report(task, metric, fit, group, held, measured, camp, table) -> None:  # t
         rows = [(c, m) for c, m in rows if m is not None and getattr(m, col) is not None]
         if not rows or base is None:
             continue
-        p = fit.predict([c for c, _ in rows], L) if isinstance(fit, ExcessLoss) else predict(
-            fit, design([c for c, _ in rows], table), L)
+        p = predict(fit, design([c for c, _ in rows], table), L)
         y += [float(getattr(m, metric.split()[0])) for _, m in rows]
         mean += list(p.mean)
         lo += list(p.lower)
@@ -99,60 +89,6 @@ def _report(task, metric, fit, group, held, measured, camp, table) -> None:  # t
     say(f"accuracy {task}/{metric} at {label} ({len(y)} held-out runs): MAE {mae:.4f} vs trivial "
         f"{mae0:.4f} (ratio {mae / max(mae0, 1e-12):.2f}, target ≤ 0.5), Spearman {rho:.3f}, "
         f"90% coverage {100 * cover:.1f}%")
-
-
-def l1_refit(fit, runs, table):  # type: ignore[no-untyped-def]
-    """Proposed for models.accuracy (accuracy kind): least absolute deviations instead of least
-    squares (same features and sign constraints; linprog), conformal width cross-fitted."""
-    from scipy.optimize import linprog
-
-    from models.accuracy import FREE_FEATURES, features
-
-    rows = [(k, m) for k, m in runs if k.task == fit.task and m.exact_match is not None]
-    ctx = np.array([k.context_tokens for k, _ in rows])
-    x, _ = features(design([parse_config(k.config) for k, _ in rows], table), ctx)
-    y = baseline_at(fit.baseline, ctx) - np.array([float(m.exact_match or 0) for _, m in rows])
-    nf = len(FREE_FEATURES)
-
-    def solve(xs, ys):  # type: ignore[no-untyped-def]
-        n, f = xs.shape
-        c = np.r_[np.zeros(f), np.ones(2 * n)]
-        a = np.hstack([xs, np.eye(n), -np.eye(n)])
-        bounds = [(0, None)] * (f - nf) + [(None, None)] * nf + [(0, None)] * (2 * n)
-        return linprog(c, A_eq=a, b_eq=ys, bounds=bounds, method="highs").x[:f]
-
-    fold = np.random.default_rng(0).permutation(len(y)) % 5
-    res = np.empty(len(y))
-    for k in range(5):
-        coef = solve(x[fold != k], y[fold != k])
-        res[fold == k] = np.abs(y[fold == k] - x[fold == k] @ coef)
-    level = min(1.0, np.ceil((len(y) + 1) * 0.9) / len(y))
-    return fit.model_copy(update={"coef": [float(c) for c in solve(x, y)],
-                                  "interval_q": float(np.quantile(res, level))})
-
-
-class ExcessLoss:
-    """Proposed for models.accuracy: a loss fitted as its excess over the 16-bit baseline (like
-    KL), predicted as baseline(L) + excess; the baseline is clamped outside calibrated contexts."""
-
-    def __init__(self, runs, table, task) -> None:  # type: ignore[no-untyped-def]
-        rows = [(k, m) for k, m in runs if k.task == task and m.answer_nll is not None]
-        base: dict[int, list[float]] = {}
-        for k, m in rows:
-            if k.config == BASELINE.id:
-                base.setdefault(k.context_tokens, []).append(float(m.answer_nll or 0))
-        self.base = {L: float(np.mean(v)) for L, v in base.items()}
-        ctx = np.array([k.context_tokens for k, _ in rows])
-        excess = np.array([float(m.answer_nll or 0) for _, m in rows]) - baseline_at(self.base, ctx)
-        self.fit = fit_metric(task, "answer_nll_excess", "loss",
-                              [parse_config(k.config) for k, _ in rows], ctx,
-                              np.maximum(excess, 0.0), table)
-        self.table = table
-
-    def predict(self, configs, context_tokens):  # type: ignore[no-untyped-def]
-        p = predict(self.fit, design(configs, self.table), context_tokens)
-        b = float(baseline_at(self.base, np.array([context_tokens]))[0])
-        return replace(p, mean=p.mean + b, lower=p.lower + b, upper=p.upper + b)
 
 
 class OracleExecutor:

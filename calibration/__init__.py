@@ -1,1 +1,4 @@
-"""Calibration: runs real quantized inference to measure memory and accuracy (imports torch lazily)."""
+"""Calibration: runs real quantized inference to measure memory and accuracy.
+
+Imports torch lazily: the torch-free CLI commands work without it.
+"""

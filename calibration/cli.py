@@ -52,6 +52,8 @@ def memory(
             "context_tokens": context,
             "bytes": result.terms,
             "exact": result.exact,
+            "transient_peak_bytes": result.transient_peak,
+            "transient_phase": result.dominant_phase,
             "peak_bytes": result.peak_bytes,
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -64,6 +66,8 @@ def memory(
     for term, n_bytes in result.terms.items():
         source = "exact" if result.exact[term] else "fitted" if _is_fitted(spec.name) else "default"
         table.add_row(term, f"{gib(n_bytes):.3f}", f"{n_bytes:,}", source)
+    table.add_row(f"transient peak ({result.dominant_phase})", f"{gib(result.transient_peak):.3f}",
+                  f"{result.transient_peak:,}", "max of phases")
     table.add_row("[bold]peak", f"[bold]{gib(result.peak_bytes):.3f}", f"{result.peak_bytes:,}", "")
     console.print(table)
 

@@ -23,7 +23,8 @@ F64 = NDArray[np.float64]
 ERROR_FLOOR = 1e-4
 # Bins of the predicted drop for Mondrian conformal intervals: a saturated metric gets a tight
 # interval where nothing degrades and a wide one where it does.
-DROP_BINS = (0.02, 0.1, float("inf"))
+# The last edge is nominal (JSON has no infinity): the last bin takes everything above.
+DROP_BINS = (0.02, 0.1, 1.0)
 MIN_BIN_RUNS = 8
 # Interval growth per doubling of the context beyond the calibrated range.
 EXTRAPOLATION_WIDENING = 0.5
@@ -135,8 +136,9 @@ def _isotonic(z: F64, drop: F64) -> tuple[list[float], list[float]]:
 def _binned_q(pred_drop: F64, residuals: F64, coverage: float) -> list[tuple[float, float]]:
     overall = _conformal_q(residuals, coverage)
     bins, lower = [], -np.inf
-    for edge in DROP_BINS:
-        inside = (pred_drop > lower) & (pred_drop <= edge)
+    for i, edge in enumerate(DROP_BINS):
+        upper = np.inf if i == len(DROP_BINS) - 1 else edge
+        inside = (pred_drop > lower) & (pred_drop <= upper)
         q = _conformal_q(residuals[inside], coverage) if inside.sum() >= MIN_BIN_RUNS else overall
         bins.append((edge, q))
         lower = edge

@@ -37,6 +37,9 @@ class MemoryFit(_Strict):
     """Fitted transient coefficients and runtime overhead; residuals are relative errors."""
 
     runtime: str = Field(description="device and attention implementation, e.g. cpu-sdpa")
+    form: Literal["phases"] = Field(
+        "phases", description="transient = max over models.memory.PHASES of Σ coefficient·term"
+    )
     coefficients: dict[str, float]
     overhead_bytes: int
     contexts: list[int]

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from models.accuracy import metric_fit, predict
 from models.artifact import MetricFit
-from models.memory import GIB, kv_cache_bytes_grid, transient_bytes_grid
+from models.memory import GIB, kv_cache_bytes_grid, transient_peak_grid
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import ConfigPoint, Interval, MemoryBreakdown
@@ -91,8 +91,7 @@ def memory_at(entry: ModelEntry, context_tokens: int, cache_size: int) -> Memory
         coef = cal.coefficients if cal else None
         weights = entry.grid.weight_bytes
         kv = kv_cache_bytes_grid(spec, g, context_tokens)
-        terms = transient_bytes_grid(spec, g, context_tokens, coef)
-        transient = np.sum(np.stack(list(terms.values())), axis=0)
+        transient = transient_peak_grid(spec, g, context_tokens, coef)  # max over phases
         overhead = coef.overhead_bytes if coef else 0
         return Memory(weights, kv, transient, overhead, weights + kv + transient + overhead)
 

@@ -79,11 +79,17 @@ class LedgerTerm(BaseModel):
 
 
 class MemoryResponse(BaseModel):
+    """peak = weights + kv_cache + transient_peak + runtime_overhead; the `transient.*` terms
+    are information: the transient peak is the largest sum of the terms live in one phase."""
+
     model: str
     config: str
     context_tokens: int
     coefficients: Literal["fitted", "default"]
     terms: list[LedgerTerm]
+    transient_peak_bytes: int = Field(
+        description="max over forward-pass phases of the transient terms live in that phase")
+    transient_phase: str = Field(description="the phase that makes the transient peak")
     peak_bytes: int
     peak_gib: float
 

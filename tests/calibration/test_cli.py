@@ -18,7 +18,10 @@ def test_memory_json_gives_bytes_per_term():
     assert doc["bytes"]["weights"] == 15_231_233_024
     assert doc["bytes"]["kv_cache"] == 131072 * 57_344
     assert doc["exact"]["kv_cache"] is True
-    assert doc["peak_bytes"] == sum(doc["bytes"].values())
+    b = doc["bytes"]
+    assert doc["peak_bytes"] == (b["weights"] + b["kv_cache"] + doc["transient_peak_bytes"]
+                                 + b["runtime_overhead"])
+    assert doc["transient_phase"] == "mlp"  # one 131k-token chunk: the MLP's buffers are largest
 
 
 def test_memory_table_in_gib():

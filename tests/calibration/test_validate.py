@@ -73,7 +73,7 @@ def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
 ):
     art, folder = artifact
     monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(folder))
-    monkeypatch.setenv("KVPARETO_VALIDATION_DIR", str(tmp_path / "val"))
+    monkeypatch.setenv("KVPARETO_VALIDATIONS_DIR", str(tmp_path / "val"))
     args = ["validate", "--model", str(tiny_model_dir), "--context", "128", "--task", "passkey",
             "--metric", "kl", "--points", "2", "--n", "2", "--db", str(tmp_path / "v.db")]
     r = CliRunner().invoke(app, [*args, "--budget", "0.0039"])  # 4 MiB: 16-bit weights only

@@ -6,6 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.memory import (
+    PHASES,
+    TRANSIENT_TERMS,
+    MemoryCoefficients,
     compatible,
     grid_arrays,
     kv_cache_bytes,
@@ -13,6 +16,8 @@ from models.memory import (
     ledger,
     ledger_grid,
     tensor_segments,
+    transient_bytes_grid,
+    transient_peak_grid,
     weight_bytes,
 )
 from models.space import Config, KVScheme, Weights, enumerate_grid, full_grid, parse_config
@@ -150,7 +155,56 @@ def test_ledger_marks_exact_terms():
     led = ledger(LLAMA, parse_config("w4-k4v4-token-r0-c256"), 1000)
     assert led.exact["weights"] and led.exact["kv_cache"]
     assert not led.exact["transient.hidden"]
-    assert led.peak_bytes == sum(led.terms.values())
+    assert led.peak_bytes == (led.terms["weights"] + led.terms["kv_cache"] + led.transient_peak
+                              + led.terms["runtime_overhead"])
+    assert led.dominant_phase in PHASES
+    live = sum(led.terms[f"transient.{t}"] for t in PHASES[led.dominant_phase])
+    assert led.transient_peak == live
+
+
+def test_every_term_is_in_a_phase():
+    assert {t for terms in PHASES.values() for t in terms} == set(TRANSIENT_TERMS)
+
+
+@given(st.sampled_from(full_grid()), st.integers(1, 200_000))
+@settings(max_examples=200)
+def test_max_of_phases_is_at_most_the_sum_and_at_least_each_phase(config, tokens):
+    g = grid_arrays([config])
+    terms = transient_bytes_grid(LLAMA, g, tokens)
+    peak = int(transient_peak_grid(LLAMA, g, tokens)[0])
+    assert peak <= sum(int(v[0]) for v in terms.values())
+    for names in PHASES.values():
+        assert peak >= sum(int(terms[t][0]) for t in names)
+    assert ledger(LLAMA, config, tokens).transient_peak == peak
+
+
+def test_one_chunk_prefill_has_no_past_terms():
+    ones = MemoryCoefficients(dict.fromkeys(TRANSIENT_TERMS, 1.0))
+    for cid in ("w16-k4v4-token-r0-cfull", "w16-k4v4-token-r0-c256"):  # 256 ≥ 200 tokens
+        led = ledger(LLAMA, parse_config(cid), 200, ones)
+        assert led.terms["transient.scores"] == 0 and led.terms["transient.kv_layer"] == 0
+    chunked = ledger(LLAMA, parse_config("w16-k4v4-token-r0-c256"), 4096, ones)
+    assert chunked.terms["transient.scores"] > 0 and chunked.terms["transient.kv_layer"] > 0
+
+
+def test_dequantized_copy_grows_with_quantized_sides():
+    def dequant(cid):
+        return ledger(LLAMA, parse_config(cid), 8192).terms["transient.kv_dequant"]
+
+    none, one, two = (dequant(c) for c in ("w16-k16v16-c256", "w16-k4v16-token-r0-c256",
+                                           "w16-k4v4-token-r0-c256"))
+    assert none == 0 < one < two and two == 2 * one == 2 * 8192 * LLAMA.kv_dim * 2
+
+
+def test_grid_peak_uses_the_max_of_phases():
+    grid = compatible(LLAMA, enumerate_grid())[::5]
+    coef = MemoryCoefficients({t: 1.0 + i for i, t in enumerate(TRANSIENT_TERMS)}, 12345)
+    led = ledger_grid(LLAMA, grid_arrays(grid), 9000, coef)
+    total = sum(led.transient.values())
+    assert (led.transient_total < total).all()
+    assert (led.peak == led.weights + led.kv_cache + led.transient_total + 12345).all()
+    for i in range(0, len(grid), 11):
+        assert ledger(LLAMA, grid[i], 9000, coef).peak_bytes == led.peak[i]
 
 
 def test_chunking_lowers_the_transient():

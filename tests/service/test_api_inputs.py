@@ -26,7 +26,12 @@ def test_memory_ledger_matches_models(shared_client, model):
     if model == UNCALIBRATED:
         expected = ledger(load_spec(model), parse_config(body["config"]), 10000)
         assert {k: t["bytes"] for k, t in terms.items()} == expected.terms
-    assert res["peak_bytes"] == sum(t["bytes"] for t in res["terms"])
+        assert res["transient_peak_bytes"] == expected.transient_peak
+        assert res["transient_phase"] == expected.dominant_phase
+    transient = sum(t["bytes"] for t in res["terms"] if t["term"].startswith("transient."))
+    assert 0 < res["transient_peak_bytes"] <= transient
+    assert res["peak_bytes"] == (terms["weights"]["bytes"] + terms["kv_cache"]["bytes"]
+                                 + res["transient_peak_bytes"] + terms["runtime_overhead"]["bytes"])
 
 
 @pytest.mark.parametrize("config, needle", [
