@@ -134,14 +134,19 @@ def _isotonic(z: F64, drop: F64) -> tuple[list[float], list[float]]:
 
 
 def _binned_q(pred_drop: F64, residuals: F64, coverage: float) -> list[tuple[float, float]]:
-    overall = _conformal_q(residuals, coverage)
-    bins, lower = [], -np.inf
+    bins: list[tuple[float, float]] = []
+    lowers = [-np.inf, *DROP_BINS[:-1]]
     for i, edge in enumerate(DROP_BINS):
         upper = np.inf if i == len(DROP_BINS) - 1 else edge
-        inside = (pred_drop > lower) & (pred_drop <= upper)
-        q = _conformal_q(residuals[inside], coverage) if inside.sum() >= MIN_BIN_RUNS else overall
-        bins.append((edge, q))
-        lower = edge
+        # A sparse bin borrows the runs of the bins below it (never the tighter overall width
+        # alone: few degraded runs must not make a degraded prediction look certain).
+        j = i
+        inside = (pred_drop > lowers[j]) & (pred_drop <= upper)
+        while inside.sum() < MIN_BIN_RUNS and j > 0:
+            j -= 1
+            inside = (pred_drop > lowers[j]) & (pred_drop <= upper)
+        q = _conformal_q(residuals[inside], coverage)
+        bins.append((edge, max(q, bins[-1][1]) if bins else q))
     return bins
 
 

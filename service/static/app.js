@@ -1,3 +1,5 @@
+// Three significant digits: testbed models peak at a few MiB, real ones at tens of GiB.
+const fmtGiB = (g) => (g >= 10 ? g.toFixed(1) : g.toPrecision(3));
 // kvpareto frontier page: calls POST /v1/frontier and draws every configuration with plotly.
 // Memory-only models (no artifact) are drawn on a memory axis only: no accuracy is invented.
 "use strict";
@@ -25,8 +27,8 @@ function fillTasks() {
 }
 
 function hover(p) {
-  const m = p.memory, gib = (b) => (b / 2 ** 30).toFixed(2);
-  let s = `<b>${p.config}</b><br>peak ${m.peak_gib.toFixed(2)} GiB = weights ${gib(m.weights_bytes)}`
+  const m = p.memory, gib = (b) => fmtGiB(b / 2 ** 30);
+  let s = `<b>${p.config}</b><br>peak ${fmtGiB(m.peak_gib)} GiB = weights ${gib(m.weights_bytes)}`
     + ` + KV ${gib(m.kv_cache_bytes)} + transient ${gib(m.transient_bytes)}`
     + ` + overhead ${gib(m.overhead_bytes)}`;
   if (p.accuracy) {
@@ -78,7 +80,7 @@ function draw(res) {
 function table(res) {
   $("table").querySelector("tbody").innerHTML = res.frontier.slice(0, 60).map((p) => {
     const a = p.accuracy;
-    return `<tr><td>${p.config}</td><td>${p.memory.peak_gib.toFixed(2)}</td>`
+    return `<tr><td>${p.config}</td><td>${fmtGiB(p.memory.peak_gib)}</td>`
       + `<td>${(100 * p.memory_saved_fraction).toFixed(0)}%</td>`
       + `<td>${a ? a.mean.toFixed(3) : "—"}</td><td>${a ? `[${a.lower.toFixed(3)}, ${a.upper.toFixed(3)}]` : "—"}</td>`
       + `<td>${a ? p.drop_vs_baseline.toFixed(3) : "—"}</td></tr>`;
