@@ -46,7 +46,7 @@ run: setup
 	@echo "try:  curl -s http://127.0.0.1:8000/v1/frontier -H 'content-type: application/json' \\"
 	@echo "        -d '{\"model\": \"testbed-llama\", \"context_tokens\": 1024, \"task\": \"kv_retrieval\"}'"
 	@echo "      curl -s http://127.0.0.1:8000/v1/recommend -H 'content-type: application/json' \\"
-	@echo "        -d '{\"model\": \"Llama-3.1-8B-Instruct\", \"context_tokens\": 32768, \"budget_gib\": 12}'"
+	@echo "        -d '{\"model\": \"testbed-llama\", \"context_tokens\": 1024, \"budget_gib\": 0.004, \"max_drop\": 0.02}'"
 	@echo
 	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
 
