@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -24,6 +24,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
+    """Poll /healthz until 200; raise when the server died or the deadline passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or not alive():
+            raise RuntimeError(f"uvicorn did not start on {url}")
+        time.sleep(0.05)
+
+
 @contextmanager
 def serve(settings: Settings, timeout_s: float = 30.0) -> Iterator[str]:
     port = free_port()
@@ -33,17 +47,11 @@ def serve(settings: Settings, timeout_s: float = 30.0) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            raise RuntimeError(f"uvicorn did not start on {url}")
-        time.sleep(0.05)
+    try:
+        wait_healthy(url, timeout_s, thread.is_alive)
+    except RuntimeError:
+        server.should_exit = True
+        raise
     try:
         yield url
     finally:

@@ -3,16 +3,14 @@
 `python -m bench.quant_table [--models testbed-llama,testbed-qwen2] [--contexts 512,1024] [--n 50]
 [--hard-records 128] [--out docs/quant_table.md]` prints and writes a Markdown table: exact match
 (Wilson 95 %), answer NLL and KL vs the 16-bit cache on kv_retrieval, chunk 256, plus the keys'
-outlier-channel ratio and the issue's acceptance checks. AWQ folders are made once (runs/awq/).
+outlier-channel ratio and the issue's acceptance checks. AWQ folders come from
+calibration.awq_cache (made once, shared with calibrate).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +27,6 @@ Column = tuple[str, int, "Task"]  # label, context tokens, task
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTBED = ROOT / "models" / "testbed"
-AWQ_DIR = ROOT / "runs" / "awq"
 CHUNK = 256
 # head_dim is 64, so block128 is invalid; block32 is the study's best group for small models.
 GRANULARITIES: tuple[tuple[str, int | None], ...] = (
@@ -63,32 +60,12 @@ def configs(weights: Weights) -> list[Config]:
     return [Config(weights, kv, CHUNK) for kv in kv_rows()]
 
 
-def awq_folder(name: str, model_dir: Path) -> tuple[Path, float]:
-    """runs/awq/<name>: AWQ int4 g128 of model_dir, made once (via a temp folder); + seconds."""
-    out = AWQ_DIR / name
-    src = model_dir / "model.safetensors"
-    done = out / "model.safetensors"
-    if done.is_file() and done.stat().st_mtime >= src.stat().st_mtime:
-        return out, 0.0
-    from transformers import AutoTokenizer
-
-    from calibration.engine.awq import quantize_awq
-    from calibration.tasks import TASKS
+def timed_awq_folder(model_dir: Path) -> tuple[Path, float]:
+    """The shared AWQ int4 g128 folder of model_dir (calibration.awq_cache) and seconds spent."""
+    from calibration.awq_cache import awq_folder
 
     t0 = time.time()
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    calib = [list(tok(s.context + s.question)["input_ids"])
-             for task in ("kv_retrieval", "passkey")
-             for s in TASKS[task].generate(tok, 256, 8, seed=4242)]
-    AWQ_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=AWQ_DIR, prefix=f".{name}."))
-    try:
-        quantize_awq(model_dir, tmp, calib, W4.group or 128)
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out, time.time() - t0
+    return awq_folder(model_dir, W4.id), time.time() - t0
 
 
 def cell(r: EvalResult) -> str:
@@ -150,8 +127,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for w in chosen:
             folder = src
             if w == "w4":
-                folder, secs = awq_folder(m, src)
-                timings.append(f"AWQ {m}: {'cached' if not secs else f'{secs:.0f} s'}")
+                folder, secs = timed_awq_folder(src)
+                timings.append(f"AWQ {m}: {'cached' if secs < 1 else f'{secs:.0f} s'}")
             for label, L, task in columns:
                 t0 = time.time()
                 res = evaluate_many(folder, configs(weights[w]), task, L, args.n, args.seed,
@@ -230,8 +207,9 @@ def render(args: argparse.Namespace, models: list[str], chosen: list[str],
             f"Wall time {wall:.0f} s ({wall / 60:.1f} min) on one CPU thread "
             "(torch.set_num_threads(1)); " + "; ".join(timings) + ". "
             f"Greedy decoding of {MAX_NEW_TOKENS} tokens (answers are one token; the exact match "
-            "equals the 12-token default). AWQ folders: runs/awq/<model> (gitignored), "
-            "calibrated on 16 kv_retrieval/passkey prompts of 256 tokens.", ""]
+            "equals the 12-token default). AWQ folders: runs/awq/<model>-w4 (gitignored, "
+            "shared with calibrate), calibrated on 16 kv_retrieval/passkey prompts of 256 "
+            "tokens.", ""]
     return "\n".join(out)
 
 

@@ -15,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
-from bench.live import free_port
+from bench.live import free_port, wait_healthy
 from bench.synthetic import CALIBRATED, UNCALIBRATED, write_synthetic
 from service.registry import load_registry
 from service.routes.frontier import compute_frontier
@@ -96,12 +95,7 @@ def over_http(folder: Path, clients: int, seconds: float, workers: int) -> None:
            "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(cmd, env=env)
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(f"http://127.0.0.1:{port}", 30.0, lambda: proc.poll() is None)
         mixes = {
             "repeated queries (24 distinct, cached)": [32768 + 128 * i for i in range(24)],
             "fresh contexts (nothing cached: ledger + prediction + frontier each time)":

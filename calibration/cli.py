@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from calibration.artifacts import fitted_coefficients
 from models.memory import gib, kv_bytes_per_token_16bit, ledger
 from models.space import Config, enumerate_grid, full_grid, parse_config
 from models.specs import load_spec, shipped_specs
@@ -41,7 +42,8 @@ def memory(
             raise ValueError(f"--context must be a positive number of tokens; got {context}")
         spec = load_spec(model)
         cfg = parse_config(config)
-        result = ledger(spec, cfg, context, _fitted_coefficients(spec.name))
+        coefficients = fitted_coefficients(spec.name)
+        result = ledger(spec, cfg, context, coefficients)
     except ValueError as exc:
         fail(str(exc))
         return
@@ -64,22 +66,13 @@ def memory(
     table.add_column("bytes", justify="right")
     table.add_column("source")
     for term, n_bytes in result.terms.items():
-        source = "exact" if result.exact[term] else "fitted" if _is_fitted(spec.name) else "default"
+        fitted = "fitted" if coefficients is not None else "default"
+        source = "exact" if result.exact[term] else fitted
         table.add_row(term, f"{gib(n_bytes):.3f}", f"{n_bytes:,}", source)
     table.add_row(f"transient peak ({result.dominant_phase})", f"{gib(result.transient_peak):.3f}",
                   f"{result.transient_peak:,}", "max of phases")
     table.add_row("[bold]peak", f"[bold]{gib(result.peak_bytes):.3f}", f"{result.peak_bytes:,}", "")
     console.print(table)
-
-
-def _fitted_coefficients(model: str):  # type: ignore[no-untyped-def]
-    from calibration.artifacts import fitted_coefficients
-
-    return fitted_coefficients(model)
-
-
-def _is_fitted(model: str) -> bool:
-    return _fitted_coefficients(model) is not None
 
 
 @app.command()

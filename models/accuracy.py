@@ -192,22 +192,20 @@ def fit_metric(
     floor = loss_floor
     x, names = features(design(configs, kv_error), tokens)
     y = _target(kind, values, baseline_at(baseline, tokens), floor)
-    n_free = len(FREE_FEATURES)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(len(y)) % max(2, min(folds, len(y)))
-    residuals = np.empty(len(y))
-    for f in np.unique(fold_of):
-        train = fold_of != f
-        coef = _solve(x[train], y[train], n_free)
-        residuals[~train] = np.abs(y[~train] - x[~train] @ coef)
-    n = len(residuals)
-    level = min(1.0, np.ceil((n + 1) * coverage) / n)
-    coef = _solve(x, y, n_free)
     if kind == "accuracy" and guide is not None:
         return _fit_two_stage(
             task, metric, x, names, y, np.asarray(guide, dtype=np.float64), baseline, fold_of,
             coverage, floor, guide_name,
         )
+    n_free = len(FREE_FEATURES)
+    residuals = np.empty(len(y))
+    for f in np.unique(fold_of):
+        train = fold_of != f
+        coef = _solve(x[train], y[train], n_free)
+        residuals[~train] = np.abs(y[~train] - x[~train] @ coef)
+    coef = _solve(x, y, n_free)
     return MetricFit(
         task=task,
         metric=metric,
@@ -216,11 +214,11 @@ def fit_metric(
         coef=[float(c) for c in coef],
         knots={"k": KNOTS, "v": KNOTS},
         baseline=baseline,
-        interval_q=float(np.quantile(residuals, level)),
+        interval_q=_conformal_q(residuals, coverage),
         coverage=coverage,
         contexts=sorted(baseline),
         floor=floor,
-        n_runs=n,
+        n_runs=len(residuals),
         cv_mae=float(np.mean(residuals)),
     )
 
