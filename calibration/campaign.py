@@ -15,7 +15,7 @@ from calibration.executors import Executor, sweep
 from calibration.fitting import METRICS, fit_memory
 from calibration.sampler import ActiveSampler, Candidate, exhaustive, fill, initial_design, pool
 from calibration.store import Measurement, RunKey, Store
-from models.space import Config, parse_config
+from models.space import BASELINE, Config, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 OnResult = Callable[[RunKey, Measurement], None]
@@ -50,6 +50,9 @@ class Campaign:
     on_result: OnResult | None = None
     configs: Sequence[Config] | None = None  # the calibration space (default: sampler.pool)
     metric: str = "exact_match"  # what active rounds push the frontier of (first task)
+    # 16-bit baseline only, at lengths beyond `contexts`: the model's own long-context decline
+    # is not a quantization effect and cannot be extrapolated from short runs (one run a task)
+    anchor_contexts: Sequence[int] = ()
 
     @property
     def name(self) -> str:
@@ -88,9 +91,14 @@ class Campaign:
     def pool(self) -> list[Config]:
         return list(self.configs) if self.configs is not None else pool(self.spec())
 
+    def anchors(self) -> None:
+        """Measure the 16-bit baseline at every anchor context."""
+        self.run([(BASELINE, L) for L in self.anchor_contexts])
+
     def exhaustive(self) -> list[Candidate]:
         cands = exhaustive(self.pool(), self.contexts)
         self.run(cands)
+        self.anchors()
         return cands
 
     def active(self, budget_runs: int, first_share: float = 0.4, rounds: int = 4) -> None:
@@ -115,6 +123,7 @@ class Campaign:
                 break
             chosen.update(picks)
             self.run(picks)
+        self.anchors()
 
     def _sampler(self, table: dict[str, float]) -> ActiveSampler:
         task = self.tasks[0]

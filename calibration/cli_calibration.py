@@ -58,6 +58,8 @@ def calibrate(
     executor: EXECUTOR = "local",
     address: ADDRESS = None,
     n: Annotated[int, typer.Option(help="samples per run")] = 16,
+    anchor_contexts: Annotated[str, typer.Option(
+        help="16-bit baseline only at these longer lengths, e.g. 1024,2048")] = "",
     seed: Annotated[int, typer.Option(help="prompt seed")] = 0,
     db: DB = None,
 ) -> None:
@@ -70,6 +72,7 @@ def calibrate(
 
     try:
         ctx = _ints(contexts, "contexts")
+        anchors = _ints(anchor_contexts, "anchor-contexts") if anchor_contexts.strip() else []
         task_list = [t.strip() for t in tasks.split(",") if t.strip()]
         unknown = [t for t in task_list if t not in TASKS]
         if unknown or not task_list:
@@ -97,7 +100,8 @@ def calibrate(
             progress.update(bar, advance=1, description=f"{key.config} L={key.context_tokens}"
                             f" {key.task} ({failed} failed)")
 
-        camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result)
+        camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result,
+                        anchor_contexts=anchors)
         try:
             camp.kv_error()
             camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)

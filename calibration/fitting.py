@@ -1,8 +1,11 @@
 """Fit a model's artifact from the results store: memory coefficients, accuracy, K/V errors.
 
 Memory: the ledger's max-of-phases transient (plus a free overhead) fitted to measured
-peak − exact terms (weights + KV from the ledger) by multi-start bounded least squares on the
-relative error, coefficients ≥ 0. Accuracy: `models.accuracy.fit_metric`.
+peak − exact terms (weights + KV from the ledger), coefficients ≥ 0. Runs whose probe split the
+peak by phase give one linear equation per phase (each phase's own terms against its own
+measured peak: a convex fit that pins every term); runs without the split fall back to
+multi-start bounded least squares on the max. Both on the relative error.
+Accuracy: `models.accuracy.fit_metric`.
 """
 
 from __future__ import annotations
@@ -12,26 +15,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, lsq_linear
 
 from calibration.store import Measurement, RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from models.accuracy import fit_metric
 from models.artifact import Artifact, MemoryFit, MetricFit
 from models.memory import (
+    CPU_SDPA_BLOCK,
     PHASES,
     TRANSIENT_TERMS,
+    MemoryCoefficients,
     grid_arrays,
     kv_cache_bytes_grid,
     transient_features,
+    transient_peak_grid,
     weight_bytes_grid,
 )
-from models.space import Config, parse_config
+from models.space import BASELINE, Config, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 # (store column, kind) of every fitted accuracy metric
 METRICS = {"exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
 MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accuracy fit
+MIN_PHASE_RUNS = 8  # runs with a per-phase peak split needed to fit phase by phase
 
 
 def exact_bytes(spec: ArchSpec, configs: Sequence[Config], contexts: np.ndarray) -> np.ndarray:
@@ -40,42 +47,99 @@ def exact_bytes(spec: ArchSpec, configs: Sequence[Config], contexts: np.ndarray)
 
 
 class MemoryFitter:
-    """peak − exact ≈ max_phase Σ_{t ∈ phase} c_t·feature_t + overhead, c_t ≥ 0 (sklearn-style).
+    """peak − exact ≈ max_phase Σ_{t ∈ phase} c·feature_t + overhead, c ≥ 0 (sklearn-style).
 
-    The max makes the problem non-convex: bounded least squares (trust region) on the relative
-    error from `starts` random starting points (seeded, so a fit is reproducible), best kept.
+    With the probe's per-phase peaks (`phases`), each phase is its own linear non-negative
+    least-squares problem: its terms, coefficients "phase.term" and a constant "phase.const",
+    against its own measured peak; a term gets what it really holds in that phase (the residual
+    stream is ~7 hidden-sized copies between modules, ~1 under the LM head). Without the split,
+    one shared coefficient per term against the peak alone: non-convex through the max, so
+    bounded least squares from `starts` seeded starting points, best kept.
     """
 
     def __init__(self, spec: ArchSpec, terms: Sequence[str] = TRANSIENT_TERMS, starts: int = 12,
-                 seed: int = 0) -> None:
+                 seed: int = 0, fixed: dict[str, float] | None = None) -> None:
         self.spec = spec
-        self.terms = tuple(terms)
+        self.fixed = dict(fixed or {})  # term → coefficient known from the runtime, not fitted
+        self.terms = tuple(t for t in terms if t not in self.fixed)
         self.starts = starts
         self.seed = seed
 
-    def _features(self, configs: Sequence[Config], contexts: np.ndarray) -> np.ndarray:
-        feats = transient_features(self.spec, grid_arrays(configs), contexts)
-        return np.vstack([feats[t] for t in self.terms])  # [terms, runs]
+    def _features(self, configs: Sequence[Config], contexts: np.ndarray,
+                  step: str = "last") -> dict[str, np.ndarray]:
+        return transient_features(self.spec, grid_arrays(configs), contexts, step=step)
 
-    def _transient(self, coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-        index = {t: i for i, t in enumerate(self.terms)}
-        phases = [sum((coef[index[t]] * x[index[t]] for t in ts if t in index),
-                      np.zeros(x.shape[1])) for ts in PHASES.values()]
-        return np.max(np.vstack(phases), axis=0)
-
-    def fit(self, configs: Sequence[Config], contexts: Sequence[int],
-            peaks: Sequence[int]) -> MemoryFitter:
+    def fit(self, configs: Sequence[Config], contexts: Sequence[int], peaks: Sequence[int],
+            phases: Sequence[dict[str, int] | None] | None = None) -> MemoryFitter:
+        """`phases`: per run, the probe's peak per phase (weights included), or None."""
         ctx = np.asarray(contexts, dtype=np.int64)
         peak = np.asarray(peaks, dtype=float)
-        y = peak - exact_bytes(self.spec, configs, ctx)
-        x = self._features(configs, ctx)
-        n = len(self.terms)
+        exact = exact_bytes(self.spec, configs, ctx)
+        feats = self._features(configs, ctx)
+        split = [i for i, p in enumerate(phases or []) if p]
+        if len(split) >= MIN_PHASE_RUNS:
+            steps = [feats, self._features(configs, ctx, "previous")]
+            self.coef_, self.overhead_ = self._fit_phases(steps, exact, peak, phases or [])
+        else:
+            self.coef_, self.overhead_ = self._fit_max(feats, peak - exact, peak)
+        self.residuals_ = (self.predict(configs, ctx) - peak) / peak
+        self.contexts_ = sorted({int(c) for c in ctx})
+        return self
+
+    def _fit_phases(self, steps: list[dict[str, np.ndarray]], exact: np.ndarray,
+                    peak: np.ndarray, phases: Sequence[dict[str, int] | None],
+                    rounds: int = 3) -> tuple[dict[str, float], int]:
+        """Per phase, linear least squares on that phase's measured peaks. A phase peaks in the
+        last prefill chunk or the full one before a remainder: which one is decided by the
+        previous round's coefficients (first round: the last chunk)."""
+        coef: dict[str, float] = dict(self.fixed)
+        for phase, all_names in PHASES.items():
+            runs = np.array([i for i, p in enumerate(phases) if p and phase in p], dtype=int)
+            names = tuple(t for t in all_names if t in self.terms or t == "const")
+            if len(runs) < len(names):
+                continue  # a phase that never ran (AWQ unsampled): its terms keep no weight
+            w = 1.0 / peak[runs]
+            y = np.array([phases[i][phase] for i in runs], dtype=float) - exact[runs]  # type: ignore[index]
+            lower = [-np.inf if t == "const" else 0.0 for t in names]
+            use = np.zeros(len(runs), dtype=int)  # step index per run
+            for _ in range(rounds):
+                x = np.column_stack([np.choose(use, [f[t][runs] for f in steps]) for t in names])
+                known = sum((c * np.choose(use, [f[t][runs] for f in steps])
+                             for t, c in self.fixed.items() if t in all_names),
+                            np.zeros(len(runs)))
+                sol = lsq_linear(x * w[:, None], (y - known) * w, bounds=(lower, np.inf)).x
+                totals = [sum((c * f[t][runs] for t, c in zip(names, sol, strict=True)),
+                              np.zeros(len(runs)))
+                          + sum((c * f[t][runs] for t, c in self.fixed.items()
+                                 if t in all_names), np.zeros(len(runs)))
+                          for f in steps]
+                pick = np.argmax(np.vstack(totals), axis=0)
+                if np.array_equal(pick, use):
+                    break
+                use = pick
+            coef |= {f"{phase}.{t}": float(c) for t, c in zip(names, sol, strict=True)}
+        return coef, 0
+
+    def _fit_max(self, feats: dict[str, np.ndarray], y: np.ndarray,
+                 peak: np.ndarray) -> tuple[dict[str, float], int]:
+        terms = [t for t in self.terms if t != "const"]  # the free overhead is the constant
+        x = np.vstack([feats[t] for t in terms])
+        index = {t: i for i, t in enumerate(terms)}
+        n = len(terms)
         rng = np.random.default_rng(self.seed)
         lower = np.r_[np.zeros(n), -np.inf]
         scale = np.r_[np.ones(n), 1e5]
 
+        known = [sum((c * feats[t] for t, c in self.fixed.items() if t in ts),
+                     np.zeros(x.shape[1])) for ts in PHASES.values()]
+
+        def transient(c: np.ndarray) -> np.ndarray:
+            totals = [sum((c[index[t]] * x[index[t]] for t in ts if t in index), k)
+                      for ts, k in zip(PHASES.values(), known, strict=True)]
+            return np.max(np.vstack(totals), axis=0)
+
         def residual(c: np.ndarray) -> np.ndarray:
-            return np.asarray((self._transient(c[:-1], x) + c[-1] - y) / peak)
+            return np.asarray((transient(c[:-1]) + c[-1] - y) / peak)
 
         best = None
         for _ in range(self.starts):
@@ -84,17 +148,18 @@ class MemoryFitter:
             if best is None or r.cost < best.cost:
                 best = r
         assert best is not None
-        self.coef_ = dict(zip(self.terms, (float(c) for c in best.x[:-1]), strict=True))
-        self.overhead_ = int(round(best.x[-1]))
-        self.residuals_ = (self.predict(configs, ctx) - peak) / peak
-        self.contexts_ = sorted({int(c) for c in ctx})
-        return self
+        fitted = dict(zip(terms, (float(c) for c in best.x[:-1]), strict=True))
+        return self.fixed | fitted, int(round(best.x[-1]))
+
+    def coefficients(self) -> MemoryCoefficients:
+        return MemoryCoefficients(self.coef_, self.overhead_, fitted=True)
 
     def predict(self, configs: Sequence[Config], contexts: Sequence[int] | int) -> np.ndarray:
         ctx = np.broadcast_to(np.asarray(contexts, dtype=np.int64), (len(configs),))
-        coef = np.array([self.coef_[t] for t in self.terms])
-        transient = self._transient(coef, self._features(configs, ctx))
-        return exact_bytes(self.spec, configs, ctx) + transient + self.overhead_
+        g = grid_arrays(configs)
+        coef = self.coefficients()
+        return (weight_bytes_grid(self.spec, g) + kv_cache_bytes_grid(self.spec, g, ctx)
+                + transient_peak_grid(self.spec, g, ctx, coef) + self.overhead_).astype(float)
 
     def to_fit(self, runtime: str) -> MemoryFit:
         return MemoryFit(runtime=runtime, form="phases", coefficients=self.coef_,
@@ -113,9 +178,12 @@ def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None) -> Me
     if len(rows) < len(TRANSIENT_TERMS) + 1:
         raise ValueError(f"need at least {len(TRANSIENT_TERMS) + 1} runs with a measured peak "
                          f"to fit memory; have {len(rows)}")
-    return MemoryFitter(spec).fit([parse_config(k.config) for k, _ in rows],
+    # runs of one device per fit (build_artifact filters); CPU's attention tile is known
+    fixed = {"sdpa_block": CPU_SDPA_BLOCK} if rows[0][0].device == "cpu" else {}
+    return MemoryFitter(spec, fixed=fixed).fit([parse_config(k.config) for k, _ in rows],
                                   [k.context_tokens for k, _ in rows],
-                                  [int(m.peak_bytes or 0) for _, m in rows])
+                                  [int(m.peak_bytes or 0) for _, m in rows],
+                                  [m.phase_bytes or None for _, m in rows])
 
 
 # log10(value + floor) is the loss target: KL's floor of 0.05 keeps the many near-lossless runs
@@ -141,6 +209,7 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
             np.array([k.context_tokens for k, _ in have]),
             np.array([getattr(m, metric) for _, m in have]),
             kv_error, guide=guide, loss_floor=LOSS_FLOORS.get(metric, 1e-5),
+            samples=int(np.median([k.n for k, _ in have])) if kind == "accuracy" else None,
         )
     return out
 
@@ -160,7 +229,9 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
     memory = fit_memory(spec, runs, max_memory_context)
     tasks = sorted({k.task for k, _ in runs})
     accuracy = {t: fits for t in tasks if (fits := fit_accuracy(runs, kv_error, t))}
-    contexts = sorted({k.context_tokens for k, _ in runs if k.n >= MIN_N})
+    contexts = sorted({k.context_tokens for k, _ in runs  # 16-bit anchors are not calibration
+                       if k.n >= MIN_N and k.config != BASELINE.id}) or sorted(
+        {k.context_tokens for k, _ in runs if k.n >= MIN_N})
     return Artifact(
         model=model, config_json=config_json, memory=memory.to_fit(f"{device}-sdpa"),
         kv_error=kv_error, accuracy=accuracy, calibrated_contexts=contexts, tasks=tasks,

@@ -63,7 +63,8 @@ def measure(model_dir: str, config_id: str, task: str, context_tokens: int, n: i
     peak, _ = probe_prefill(model, probe_ids(model_dir, task, context_tokens, seed), config.kv,
                             config.chunk)
     m = Measurement(peak_bytes=peak.peak_bytes, weights_bytes=peak.weights_bytes,
-                    cache_bytes=peak.cache_bytes, transient_bytes=peak.transient_bytes)
+                    cache_bytes=peak.cache_bytes, transient_bytes=peak.transient_bytes,
+                    phase_bytes=peak.phase_bytes)
     if n == 0:
         return m
     r = evaluate(folder, config, task, context_tokens, n, seed, MAX_NEW_TOKENS, device)

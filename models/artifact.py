@@ -17,9 +17,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models.memory import TRANSIENT_TERMS, MemoryCoefficients
+from models.memory import MemoryCoefficients, coefficient_key_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Interval growth per doubling of the context beyond the calibrated range, where a fit cannot
+# measure it (one calibrated context); see models.accuracy._with_widening.
+EXTRAPOLATION_WIDENING = 0.5
 ARTIFACT_KIND = "kvpareto.artifact"
 REPORT_KIND = "kvpareto.validation"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -38,7 +41,8 @@ class MemoryFit(_Strict):
 
     runtime: str = Field(description="device and attention implementation, e.g. cpu-sdpa")
     form: Literal["phases"] = Field(
-        "phases", description="transient = max over models.memory.PHASES of Σ coefficient·term"
+        "phases", description="transient = max over models.memory.PHASES of Σ coefficient·term; "
+        "a key is a term (every phase) or phase.term (that phase only)"
     )
     coefficients: dict[str, float]
     overhead_bytes: int
@@ -49,9 +53,9 @@ class MemoryFit(_Strict):
     @field_validator("coefficients")
     @classmethod
     def _known_terms(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = set(v) - set(TRANSIENT_TERMS)
-        if unknown:
-            raise ValueError(f"unknown transient terms {sorted(unknown)}; known: {TRANSIENT_TERMS}")
+        for key in v:
+            if (why := coefficient_key_error(key)) is not None:
+                raise ValueError(why)
         return v
 
     def to_coefficients(self) -> MemoryCoefficients:
@@ -79,8 +83,15 @@ class MetricFit(_Strict):
     guide: str | None = None
     link_x: list[float] | None = None
     link_y: list[float] | None = None
+    # ... plus this non-negative combination of the constrained features (the first ones)
+    extra_coef: list[float] | None = None
     # Mondrian conformal: (upper edge of predicted drop, half-width) per bin, ascending.
     interval_bins: list[tuple[float, float]] | None = None
+    # Prompts per measured run: when set, half-widths add the binomial spread of a measurement
+    # on that many prompts (models.accuracy.with_sampling).
+    samples: int | None = Field(None, gt=0)
+    widening: float = Field(EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
+                            "doubling of the context beyond the calibrated range (measured)")
 
 
 class Artifact(_Strict):

@@ -251,13 +251,26 @@ TRANSIENT_TERMS = (
     "scores",  # chunk × heads × L: attention scores / mask (multi-chunk prefill only)
     "kv_layer",  # L × kv_dim × 2: the 16-bit window concatenated with a new chunk (multi-chunk)
     "kv_repeat",  # L × q_dim × 2: K and V expanded to all query heads (GQA repeat)
-    "quant_work",  # chunk × kv_dim × 2 if quantized: working copies while quantizing a chunk
+    "quant_work",  # flushed × kv_dim × 2 if quantized: working copies while quantizing them
     "awq_dequant",  # largest linear in × out: a layer's weight dequantized on the fly
     "logits",  # logit positions × vocab
-    "kv_dequant",  # L × kv_dim per quantized side: the fresh 16-bit K/V each such side returns
+    "kv_dequant",  # L × kv_dim per quantized side: the fresh 16-bit K/V such a side returns
     "smooth_work",  # chunk × kv_dim × 6 with key smoothing: fp32 keys minus the mean, cast back
     "pack_work",  # flushed tokens × kv_dim × 2 if a side is below 8 bits: int32 codes in packing
+    "mask",  # chunk × L × 1: the boolean causal mask of a later chunk, made before the layers
+    "sdpa_block",  # q tile × min(L, KV_TILE) × 2: a blocked attention kernel's score tile
+    "const",  # 1 byte: a constant (allocator, kernel workspaces), fitted per phase
 )
+# PyTorch's CPU flash-attention kernel (FlashAttentionKernel.cpp) scores a tile of q_tile queries
+# against at most KV_TILE keys at a time in per-thread fp32 + 16-bit buffers: a term that grows
+# with the context up to 512 keys, then stays. A GPU flash kernel keeps its tiles on chip (its
+# fitted coefficient goes to 0). Measured on the testbed: without it, peaks fitted on ≤ 512
+# tokens over-predicted 2,048-token chunked prefills by 3-5%. Below 512 keys it is collinear with
+# the context terms, so a fit on short runs cannot find it: on CPU its coefficient is fixed at
+# CPU_SDPA_BLOCK (fp32 + 16-bit tile, one thread: 6 bytes a pair = 3 × HALF).
+KV_TILE = 512
+CPU_SDPA_BLOCK = 3.0
+Q_TILES = ((768, 256), (192, 64), (0, 32))  # (queries ≥, tile)
 DEFAULT_COEFFICIENTS: dict[str, float] = {
     "hidden": 4.0,
     "mlp": 3.0,
@@ -270,19 +283,43 @@ DEFAULT_COEFFICIENTS: dict[str, float] = {
     "kv_dequant": 1.0,
     "smooth_work": 1.0,
     "pack_work": 4.0,
+    "mask": 1.0,
+    "sdpa_block": 0.0,
+    "const": 0.0,
 }
 # The stages of one decoder layer's forward pass whose live buffers can make the transient
 # peak, and the terms live in each (phase → terms). The cache update (quantize, pack, dequantize)
 # runs before attention; a quantized side's returned K/V stay live through attention; AWQ's
 # dequantized weight is made for the largest linear (an MLP projection), after attention.
+# The probe measures each phase's own peak (calibration.engine.phases), so a fit may give a
+# term its own coefficient per phase ("phase.term"; see `coefficient`).
 PHASES: dict[str, tuple[str, ...]] = {
-    "cache_update": ("hidden", "kv_layer", "kv_dequant", "quant_work", "smooth_work",
-                     "pack_work"),
-    "attention": ("hidden", "kv_repeat", "scores", "kv_dequant"),
-    "awq_dequant": ("hidden", "awq_dequant"),
-    "mlp": ("hidden", "mlp"),
-    "logits": ("logits",),
+    "cache_update": ("hidden", "mask", "kv_layer", "kv_dequant", "quant_work", "smooth_work",
+                     "pack_work", "const"),
+    "attention": ("hidden", "mask", "kv_repeat", "scores", "kv_dequant", "kv_layer",
+                  "sdpa_block", "const"),
+    "awq_dequant": ("hidden", "mask", "awq_dequant", "const"),
+    "mlp": ("hidden", "mask", "mlp", "const"),
+    "logits": ("hidden", "mask", "logits", "const"),  # the last chunk's hidden states stay live
+    "other": ("hidden", "mask", "const"),  # between the modules: embedding, norms, residual adds
 }
+
+
+def coefficient(coefficients: dict[str, float], phase: str, term: str) -> float:
+    """A term's coefficient in a phase: "phase.term" when fitted per phase, else "term"."""
+    return coefficients.get(f"{phase}.{term}", coefficients.get(term, 0.0))
+
+
+def coefficient_key_error(key: str) -> str | None:
+    """Why a coefficient key is not a term or a phase.term of `PHASES` (None when it is)."""
+    phase, _, term = key.rpartition(".")
+    if not phase and term in TRANSIENT_TERMS:
+        return None
+    if phase in PHASES and term in PHASES[phase]:
+        return None
+    return (f"unknown transient coefficient {key!r}; a key is a term ({', '.join(TRANSIENT_TERMS)}) "
+            "or phase.term with the term live in that phase: "
+            + "; ".join(f"{p}: {', '.join(ts)}" for p, ts in PHASES.items()))
 
 
 @dataclass(frozen=True)
@@ -294,14 +331,25 @@ class MemoryCoefficients:
     fitted: bool = False
 
 
-def transient_features(
-    spec: ArchSpec, g: GridArrays, context_tokens: int | I64, logits_positions: int = 1
-) -> dict[str, F64]:
-    """Each transient term in bytes at coefficient 1, per row.
+def q_tile(queries: F64) -> F64:
+    tile = np.select([queries >= lo for lo, _ in Q_TILES], [t for _, t in Q_TILES], 32)
+    return np.minimum(tile, queries)
 
-    A prompt prefilled in one chunk has no past: nothing is concatenated to a cache window and
-    no attention mask is made (causal SDPA), so `scores` and `kv_layer` are 0 there. A one-chunk
-    update quantizes the L − R tokens beyond the residual window; a later chunk about C.
+
+STEPS = ("last", "previous")
+
+
+def transient_features(
+    spec: ArchSpec, g: GridArrays, context_tokens: int | I64, logits_positions: int = 1,
+    step: str = "last",
+) -> dict[str, F64]:
+    """Each transient term in bytes at coefficient 1, per row, during one prefill chunk.
+
+    `step` "last" is the chunk that ends at L (a remainder when C does not divide L);
+    "previous" the full chunk before such a remainder (more queries, fewer keys: either can make
+    the peak; without a remainder it equals "last"). A prompt prefilled in one chunk has no
+    past: nothing is concatenated to a cache window and no attention mask is made (causal
+    SDPA), so `scores`, `mask` and `kv_layer` are 0 there.
     """
     t = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), (len(g),))
     key = ("transient", spec)
@@ -319,55 +367,92 @@ def transient_features(
         )
     chunk_col, quant_per_token, awq, dequant_per_token, smooth_per_token, pack_per_token, res = (
         g.memo[key])
-    multi = (chunk_col > 0) & (chunk_col < t)  # more than one prefill chunk
-    chunk = np.where(multi, chunk_col, t)
-    past = np.where(multi, t, 0.0)
-    flushed = np.where(multi, chunk, np.maximum(t - res, 0.0))  # tokens one update quantizes
+    if step not in STEPS:
+        raise ValueError(f"step must be one of {STEPS}; got {step!r}")
+    size = np.where(chunk_col > 0, np.minimum(chunk_col, t), t)  # C, or L in one chunk
+    last = t - (np.ceil(t / np.maximum(size, 1)) - 1) * size  # 1..C tokens
+    end = t if step == "last" else np.where(t > size, t - last, t)
+    queries = last if step == "last" else np.where(t > size, size, last)
+    start = end - queries
+    has_past = start > 0
+    past = np.where(has_past, end, 0.0)
+    # tokens this update quantizes: those it pushes out of the residual window
+    flushed = np.maximum(end - res, 0.0) - np.maximum(start - res, 0.0)
+    # a side returns a dequantized copy of every token only when codes existed before this
+    # update (SideStore.append): never in a one-chunk prefill, nor while all fits the window
+    dequant = has_past & (quantized_tokens(start.astype(np.int64), g) > 0)
     return {
-        "hidden": chunk * (spec.hidden_size * HALF),
-        "mlp": chunk * (spec.intermediate_size * HALF),
-        "scores": chunk * past * (spec.num_heads * HALF),
+        "hidden": queries * (spec.hidden_size * HALF),
+        "mlp": queries * (spec.intermediate_size * HALF),
+        "scores": queries * past * (spec.num_heads * HALF),
+        "mask": queries * past,
         "kv_layer": past * (spec.kv_dim * 2 * HALF),
-        "kv_repeat": t * (spec.q_dim * 2 * HALF),
-        "quant_work": chunk * quant_per_token,
+        "kv_repeat": end * (spec.q_dim * 2 * HALF),
+        "quant_work": flushed * quant_per_token,
         "awq_dequant": awq,
         "logits": np.full(len(g), float(logits_positions * spec.vocab_size * HALF)),
-        "kv_dequant": t * dequant_per_token,
-        "smooth_work": chunk * smooth_per_token,
+        "kv_dequant": np.where(dequant, end, 0.0) * dequant_per_token,
+        "smooth_work": queries * smooth_per_token,
         "pack_work": flushed * pack_per_token,
+        "sdpa_block": q_tile(queries) * np.minimum(end, KV_TILE) * HALF,
+        "const": np.ones(len(g)),
     }
 
 
-def transient_bytes_grid(
+def _step_phases(
+    coef: dict[str, float], feats: dict[str, F64], n: int
+) -> dict[str, dict[str, I64]]:
+    zero = np.zeros(n, dtype=np.int64)
+    out: dict[str, dict[str, I64]] = {}
+    for phase, names in PHASES.items():
+        out[phase] = {}
+        for name in names:
+            c = coefficient(coef, phase, name)
+            out[phase][name] = np.rint(c * feats[name]).astype(np.int64) if c else zero
+    return out
+
+
+def phase_bytes_grid(
+    spec: ArchSpec,
+    g: GridArrays,
+    context_tokens: int | I64,
+    coefficients: MemoryCoefficients | None = None,
+) -> dict[str, dict[str, I64]]:
+    """Bytes of each term live in each phase, per row (phase → term → bytes), in the prefill
+    step (`STEPS`) whose largest phase is larger."""
+    coef = (coefficients or MemoryCoefficients()).coefficients
+    last = _step_phases(coef, transient_features(spec, g, context_tokens), len(g))
+    prev = _step_phases(coef, transient_features(spec, g, context_tokens, step="previous"),
+                        len(g))
+    take_prev = transient_peak(prev) > transient_peak(last)
+    if not take_prev.any():
+        return last
+    return {p: {t: np.where(take_prev, prev[p][t], v) for t, v in terms.items()}
+            for p, terms in last.items()}
+
+
+def phase_peaks_grid(
     spec: ArchSpec,
     g: GridArrays,
     context_tokens: int | I64,
     coefficients: MemoryCoefficients | None = None,
 ) -> dict[str, I64]:
-    """Bytes of each transient term per row (information: the peak is `transient_peak_grid`)."""
+    """Each phase's own peak over the prefill steps (what the probe measures per phase)."""
     coef = (coefficients or MemoryCoefficients()).coefficients
-    feats = transient_features(spec, g, context_tokens)
-    out = {}
-    for k, v in feats.items():
-        c = coef.get(k, 0.0)
-        out[k] = np.rint(c * v).astype(np.int64) if c else np.zeros(len(g), dtype=np.int64)
-    return out
+    steps = [phase_totals(_step_phases(coef, transient_features(spec, g, context_tokens,
+                                                                step=s), len(g)))
+             for s in STEPS]
+    return {p: np.maximum(steps[0][p], steps[1][p]) for p in PHASES}
 
 
-def phase_totals(terms: dict[str, I64]) -> dict[str, I64]:
-    """Bytes live in each phase: the sum of its terms (`transient_bytes_grid` output)."""
-    out = {}
-    for phase, names in PHASES.items():
-        total = terms[names[0]]
-        for name in names[1:]:
-            total = total + terms[name]
-        out[phase] = np.asarray(total, dtype=np.int64)
-    return out
+def phase_totals(phases: dict[str, dict[str, I64]]) -> dict[str, I64]:
+    """Bytes live in each phase: the sum of its terms (`phase_bytes_grid` output)."""
+    return {p: np.asarray(sum(terms.values()), dtype=np.int64) for p, terms in phases.items()}
 
 
-def transient_peak(terms: dict[str, I64]) -> I64:
+def transient_peak(phases: dict[str, dict[str, I64]]) -> I64:
     """The transient peak per row: the largest phase total."""
-    return np.asarray(np.max(np.stack(list(phase_totals(terms).values())), axis=0), np.int64)
+    return np.asarray(np.max(np.stack(list(phase_totals(phases).values())), axis=0), np.int64)
 
 
 def transient_peak_grid(
@@ -376,8 +461,8 @@ def transient_peak_grid(
     context_tokens: int | I64,
     coefficients: MemoryCoefficients | None = None,
 ) -> I64:
-    """max over `PHASES` of Σ coefficient·feature, per row (bytes)."""
-    return transient_peak(transient_bytes_grid(spec, g, context_tokens, coefficients))
+    """max over prefill steps and `PHASES` of Σ coefficient·feature, per row (bytes)."""
+    return transient_peak(phase_bytes_grid(spec, g, context_tokens, coefficients))
 
 
 def _memo(g: GridArrays, key: object, make: Any) -> Any:
@@ -395,14 +480,14 @@ class LedgerGrid:
 
     weights: I64
     kv_cache: I64
-    transient: dict[str, I64]
+    phases: dict[str, dict[str, I64]]  # phase → term → bytes live in it
     overhead: int
     fitted: bool
 
     @property
     def transient_total(self) -> I64:
-        """The transient peak: max over phases (the per-term `transient` is information)."""
-        return transient_peak(self.transient)
+        """The transient peak: max over phases."""
+        return transient_peak(self.phases)
 
     @property
     def peak(self) -> I64:
@@ -419,7 +504,7 @@ def ledger_grid(
     return LedgerGrid(
         weights=_memo(g, ("weights", spec), lambda: weight_bytes_grid(spec, g)),
         kv_cache=kv_cache_bytes_grid(spec, g, context_tokens),
-        transient=transient_bytes_grid(spec, g, context_tokens, coefficients),
+        phases=phase_bytes_grid(spec, g, context_tokens, coefficients),
         overhead=coefficients.overhead_bytes,
         fitted=coefficients.fitted,
     )
@@ -427,16 +512,21 @@ def ledger_grid(
 
 @dataclass(frozen=True)
 class Ledger:
-    """The ledger of one configuration: bytes per term, and which terms are exact."""
+    """The ledger of one configuration: bytes per term, and which terms are exact.
+
+    The `transient.*` terms are what each term holds in the phase that makes the transient peak
+    (`dominant_phase`), so they sum to `transient_peak`; `phases` totals every phase.
+    """
 
     terms: dict[str, int]
     exact: dict[str, bool]
     transient_peak: int = 0  # max over phases of the `transient.*` terms live together
     dominant_phase: str = ""  # the phase that makes the transient peak
+    phases: dict[str, int] = field(default_factory=dict)
 
     @property
     def peak_bytes(self) -> int:
-        """weights + kv_cache + transient_peak + runtime_overhead (not the sum of `terms`)."""
+        """weights + kv_cache + transient_peak + runtime_overhead."""
         return (self.terms["weights"] + self.terms["kv_cache"] + self.transient_peak
                 + self.terms["runtime_overhead"])
 
@@ -452,13 +542,14 @@ def ledger(
         raise ValueError(f"context_tokens must be a positive integer; got {context_tokens}")
     check_compatible(spec, config)
     grid = ledger_grid(spec, grid_arrays([config]), context_tokens, coefficients)
+    phases = {k: int(v[0]) for k, v in phase_totals(grid.phases).items()}
+    dominant = max(phases, key=lambda k: phases[k])
     terms = {"weights": int(grid.weights[0]), "kv_cache": int(grid.kv_cache[0])}
-    terms |= {f"transient.{k}": int(v[0]) for k, v in grid.transient.items()}
+    live = grid.phases[dominant]
+    terms |= {f"transient.{k}": int(live[k][0]) if k in live else 0 for k in TRANSIENT_TERMS}
     terms["runtime_overhead"] = grid.overhead
     exact = {k: k in ("weights", "kv_cache") for k in terms}
-    phases = {k: int(v[0]) for k, v in phase_totals(grid.transient).items()}
-    dominant = max(phases, key=lambda k: phases[k])
-    return Ledger(terms, exact, phases[dominant], dominant)
+    return Ledger(terms, exact, phases[dominant], dominant, phases)
 
 
 def kv_bytes_per_token_16bit(spec: ArchSpec) -> int:

@@ -20,7 +20,19 @@ class QuantizedKVCache(Cache):
         if num_layers <= 0:
             raise ValueError(f"num_layers must be a positive integer; got {num_layers!r}")
         self.scheme = scheme
+        self.spans: Any = None  # a probe's phase marker (calibration.engine.phases), when set
         super().__init__(layers=[QuantizedKVLayer(scheme, track_error) for _ in range(num_layers)])
+
+    def update(
+        self, key_states: Any, value_states: Any, layer_idx: int, *args: Any, **kwargs: Any
+    ) -> tuple[Any, Any]:
+        if self.spans is None:
+            return super().update(key_states, value_states, layer_idx, *args, **kwargs)
+        self.spans.enter("cache_update")
+        try:
+            return super().update(key_states, value_states, layer_idx, *args, **kwargs)
+        finally:
+            self.spans.exit("cache_update")
 
     @classmethod
     def for_model(cls, scheme: KVScheme, model: Any, track_error: bool = False) -> QuantizedKVCache:

@@ -36,6 +36,7 @@ class Measurement:
     weights_bytes: int | None = None
     cache_bytes: int | None = None
     transient_bytes: int | None = None
+    phase_bytes: dict[str, int] | None = None  # peak live bytes per forward phase (probe)
     exact_match: float | None = None
     exact_match_lower: float | None = None
     exact_match_upper: float | None = None

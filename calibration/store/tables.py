@@ -51,6 +51,7 @@ class RunRow(Base):
     weights_bytes: Mapped[int | None]
     cache_bytes: Mapped[int | None]
     transient_bytes: Mapped[int | None]
+    phase_bytes: Mapped[dict[str, Any] | None]  # probe peak per forward phase (weights incl.)
     exact_match: Mapped[float | None]
     exact_match_lower: Mapped[float | None]
     exact_match_upper: Mapped[float | None]

@@ -47,9 +47,9 @@ def test_round_trip(tmp_path):
     "content,needle",
     [
         ("{not json", "corrupt JSON"),
-        ('{"kind": "something.else", "schema_version": 1}', "not a kvpareto.artifact"),
+        ('{"kind": "something.else", "schema_version": 2}', "not a kvpareto.artifact"),
         ('{"kind": "kvpareto.artifact", "schema_version": 99}', "schema version 99"),
-        ('{"kind": "kvpareto.artifact", "schema_version": 1, "model": "x"}', "config_json"),
+        ('{"kind": "kvpareto.artifact", "schema_version": 2, "model": "x"}', "config_json"),
         ("[1, 2]", "not a kvpareto.artifact"),
     ],
     ids=["corrupt", "foreign", "version", "missing-field", "wrong-type"],
@@ -75,5 +75,5 @@ def test_model_names_cannot_escape_the_folder(tmp_path, name):
 
 
 def test_unknown_memory_term_is_refused():
-    with pytest.raises(ValueError, match="unknown transient terms"):
+    with pytest.raises(ValueError, match="unknown transient coefficient"):
         MemoryFit(runtime="cpu", coefficients={"bogus": 1.0}, overhead_bytes=0, contexts=[1])

@@ -15,8 +15,11 @@ from models.memory import (
     kv_cache_bytes_grid,
     ledger,
     ledger_grid,
+    coefficient_key_error,
+    phase_bytes_grid,
+    phase_totals,
     tensor_segments,
-    transient_bytes_grid,
+    transient_features,
     transient_peak_grid,
     weight_bytes,
 )
@@ -158,8 +161,8 @@ def test_ledger_marks_exact_terms():
     assert led.peak_bytes == (led.terms["weights"] + led.terms["kv_cache"] + led.transient_peak
                               + led.terms["runtime_overhead"])
     assert led.dominant_phase in PHASES
-    live = sum(led.terms[f"transient.{t}"] for t in PHASES[led.dominant_phase])
-    assert led.transient_peak == live
+    live = sum(v for k, v in led.terms.items() if k.startswith("transient."))
+    assert led.transient_peak == live == max(led.phases.values())
 
 
 def test_every_term_is_in_a_phase():
@@ -168,39 +171,72 @@ def test_every_term_is_in_a_phase():
 
 @given(st.sampled_from(full_grid()), st.integers(1, 200_000))
 @settings(max_examples=200)
-def test_max_of_phases_is_at_most_the_sum_and_at_least_each_phase(config, tokens):
+def test_transient_is_the_largest_phase(config, tokens):
     g = grid_arrays([config])
-    terms = transient_bytes_grid(LLAMA, g, tokens)
+    totals = phase_totals(phase_bytes_grid(LLAMA, g, tokens))
     peak = int(transient_peak_grid(LLAMA, g, tokens)[0])
-    assert peak <= sum(int(v[0]) for v in terms.values())
-    for names in PHASES.values():
-        assert peak >= sum(int(terms[t][0]) for t in names)
+    assert peak == max(int(v[0]) for v in totals.values())
     assert ledger(LLAMA, config, tokens).transient_peak == peak
 
 
 def test_one_chunk_prefill_has_no_past_terms():
     ones = MemoryCoefficients(dict.fromkeys(TRANSIENT_TERMS, 1.0))
     for cid in ("w16-k4v4-token-r0-cfull", "w16-k4v4-token-r0-c256"):  # 256 ≥ 200 tokens
-        led = ledger(LLAMA, parse_config(cid), 200, ones)
-        assert led.terms["transient.scores"] == 0 and led.terms["transient.kv_layer"] == 0
+        feats = transient_features(LLAMA, grid_arrays([parse_config(cid)]), 200)
+        assert feats["scores"][0] == feats["mask"][0] == feats["kv_layer"][0] == 0
+        assert feats["kv_dequant"][0] == 0  # the one update had no codes before it
     chunked = ledger(LLAMA, parse_config("w16-k4v4-token-r0-c256"), 4096, ones)
+    assert chunked.dominant_phase == "attention"
     assert chunked.terms["transient.scores"] > 0 and chunked.terms["transient.kv_layer"] > 0
 
 
 def test_dequantized_copy_grows_with_quantized_sides():
     def dequant(cid):
-        return ledger(LLAMA, parse_config(cid), 8192).terms["transient.kv_dequant"]
+        return transient_features(LLAMA, grid_arrays([parse_config(cid)]), 8192)["kv_dequant"][0]
 
     none, one, two = (dequant(c) for c in ("w16-k16v16-c256", "w16-k4v16-token-r0-c256",
                                            "w16-k4v4-token-r0-c256"))
     assert none == 0 < one < two and two == 2 * one == 2 * 8192 * LLAMA.kv_dim * 2
 
 
+def test_a_remainder_chunk_is_one_step_the_full_chunk_before_it_another():
+    g = grid_arrays([parse_config("w16-k16v16-c256")])
+    last = transient_features(LLAMA, g, 640)  # chunks 256, 256, 128
+    prev = transient_features(LLAMA, g, 640, step="previous")
+    assert last["hidden"][0] == 128 * LLAMA.hidden_size * 2
+    assert prev["hidden"][0] == 256 * LLAMA.hidden_size * 2
+    assert last["kv_repeat"][0] > prev["kv_repeat"][0]  # 640 keys vs 512
+    assert prev["mask"][0] == 256 * 512 and last["mask"][0] == 128 * 640
+    even = transient_features(LLAMA, g, 512, step="previous")
+    assert even["hidden"][0] == transient_features(LLAMA, g, 512)["hidden"][0]
+
+
+def test_per_phase_coefficient_overrides_the_shared_one():
+    cid = parse_config("w16-k16v16-c256")
+    base = MemoryCoefficients({"hidden": 1.0})
+    mlp_only = MemoryCoefficients({"hidden": 1.0, "mlp.hidden": 5.0})
+    a = phase_bytes_grid(LLAMA, grid_arrays([cid]), 4096, base)
+    b = phase_bytes_grid(LLAMA, grid_arrays([cid]), 4096, mlp_only)
+    assert b["mlp"]["hidden"][0] == 5 * a["mlp"]["hidden"][0]
+    assert b["attention"]["hidden"][0] == a["attention"]["hidden"][0]
+
+
+@pytest.mark.parametrize("key", ["hidden", "attention.kv_repeat", "mlp.const"])
+def test_coefficient_keys_accepted(key):
+    assert coefficient_key_error(key) is None
+
+
+@pytest.mark.parametrize("key", ["bogus", "mlp.kv_repeat", "nophase.hidden"])
+def test_coefficient_keys_refused_name_what_is_allowed(key):
+    why = coefficient_key_error(key)
+    assert why is not None and "attention:" in why and key in why
+
+
 def test_grid_peak_uses_the_max_of_phases():
     grid = compatible(LLAMA, enumerate_grid())[::5]
     coef = MemoryCoefficients({t: 1.0 + i for i, t in enumerate(TRANSIENT_TERMS)}, 12345)
     led = ledger_grid(LLAMA, grid_arrays(grid), 9000, coef)
-    total = sum(led.transient.values())
+    total = sum(sum(terms.values()) for terms in led.phases.values())
     assert (led.transient_total < total).all()
     assert (led.peak == led.weights + led.kv_cache + led.transient_total + 12345).all()
     for i in range(0, len(grid), 11):
