@@ -56,6 +56,7 @@ def memory(
             "exact": result.exact,
             "transient_peak_bytes": result.transient_peak,
             "transient_phase": result.dominant_phase,
+            "transient_phases": result.phases,
             "peak_bytes": result.peak_bytes,
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -68,9 +69,13 @@ def memory(
     for term, n_bytes in result.terms.items():
         fitted = "fitted" if coefficients is not None else "default"
         source = "exact" if result.exact[term] else fitted
+        if term.startswith("transient.") and not n_bytes:
+            continue  # not live in the phase that makes the peak
         table.add_row(term, f"{gib(n_bytes):.3f}", f"{n_bytes:,}", source)
+    others = ", ".join(f"{p} {gib(v):.3f}" for p, v in result.phases.items()
+                       if p != result.dominant_phase)
     table.add_row(f"transient peak ({result.dominant_phase})", f"{gib(result.transient_peak):.3f}",
-                  f"{result.transient_peak:,}", "max of phases")
+                  f"{result.transient_peak:,}", f"max of phases; others GiB: {others}")
     table.add_row("[bold]peak", f"[bold]{gib(result.peak_bytes):.3f}", f"{result.peak_bytes:,}", "")
     console.print(table)
 

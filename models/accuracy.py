@@ -251,7 +251,8 @@ def fit_metric(
     return _with_widening(fit, fit_args, widen)
 
 
-WIDENINGS = (0.0, 0.125, 0.25, 0.5, 1.0, 2.0)
+# at least some growth: one measured doubling cannot vouch for the next ones
+WIDENINGS = (0.125, 0.25, 0.5, 1.0, 2.0)
 
 
 def _with_widening(fit: MetricFit, args: dict[str, Any], widen: bool) -> MetricFit:
@@ -283,7 +284,7 @@ def _with_widening(fit: MetricFit, args: dict[str, Any], widen: bool) -> MetricF
 
 
 def logit_accuracy(p: F64, samples: int) -> F64:
-    """log-odds of an accuracy measured on n prompts, smoothed to (k + ½)/(n + 1): finite at 0, 1."""
+    """log-odds of an accuracy measured on n prompts, smoothed to (k + ½)/(n + 1) (finite)."""
     s = (np.clip(p, 0.0, 1.0) * samples + 0.5) / (samples + 1)
     return np.asarray(np.log(s / (1 - s)), dtype=np.float64)
 
@@ -407,6 +408,8 @@ def predict(
                 z = z + c * col
         if fit.samples:  # the loss is in log-odds: back to a drop in accuracy
             z = base - accuracy_of_logit(logit_accuracy(base, fit.samples) - z, fit.samples)
+        # the 16-bit model loses nothing to itself: its value is the measured baseline
+        z = np.where((d.k_error == 0) & (d.v_error == 0) & (d.w4 == 0), 0.0, z)
         if fit.interval_bins:
             edges = np.array([e for e, _ in fit.interval_bins])
             qs = np.array([q for _, q in fit.interval_bins])

@@ -89,8 +89,8 @@ class MetricFit(_Strict):
     interval_bins: list[tuple[float, float]] | None = None
     # Prompts per measured run: when set, half-widths add the binomial spread of a measurement
     # on that many prompts (models.accuracy.with_sampling).
-    samples: int | None = Field(None, gt=0)
-    widening: float = Field(EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
+    samples: int | None = Field(default=None, gt=0)
+    widening: float = Field(default=EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
                             "doubling of the context beyond the calibrated range (measured)")
 
 

@@ -20,8 +20,8 @@ from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, record_function
 
 from calibration.engine.driver import model_device, prefill
-from calibration.engine.phases import OTHER, Spans, marked
 from calibration.engine.loading import weight_bytes_held
+from calibration.engine.phases import OTHER, Spans, marked
 from calibration.kvcache import QuantizedKVCache
 from models.space import KVScheme
 

@@ -1,7 +1,8 @@
 """`POST /v1/memory`: the ledger of one configuration at one context, term by term.
 
 Exact terms (weights, KV cache) are counted; the rest come from the fitted (or default) formula.
-The transient counts once, as its largest phase (`models.memory.PHASES`), not as the terms' sum.
+The transient counts once, as its largest phase (`models.memory.PHASES`); every phase's total is
+listed too.
 """
 
 from __future__ import annotations
@@ -33,5 +34,6 @@ async def memory(body: MemoryRequest, registry: RegistryDep) -> MemoryResponse:
         model=entry.name, config=body.config, context_tokens=body.context_tokens,
         coefficients="fitted" if coefficients is not None else "default",
         terms=terms, transient_peak_bytes=led.transient_peak, transient_phase=led.dominant_phase,
+        transient_phases=led.phases,
         peak_bytes=led.peak_bytes, peak_gib=led.peak_bytes / GIB,
     )

@@ -79,8 +79,8 @@ class LedgerTerm(BaseModel):
 
 
 class MemoryResponse(BaseModel):
-    """peak = weights + kv_cache + transient_peak + runtime_overhead; the `transient.*` terms
-    are information: the transient peak is the largest sum of the terms live in one phase."""
+    """peak = weights + kv_cache + transient_peak + runtime_overhead; the `transient.*` terms are
+    what each term holds in the phase that makes the transient peak (they sum to it)."""
 
     model: str
     config: str
@@ -90,6 +90,8 @@ class MemoryResponse(BaseModel):
     transient_peak_bytes: int = Field(
         description="max over forward-pass phases of the transient terms live in that phase")
     transient_phase: str = Field(description="the phase that makes the transient peak")
+    transient_phases: dict[str, int] = Field(
+        default_factory=dict, description="transient bytes live in each forward-pass phase")
     peak_bytes: int
     peak_gib: float
 

@@ -147,15 +147,23 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
     db = str(tmp_path / "c.db")
     r = CliRunner().invoke(app, ["calibrate", "--model", str(tiny_model_dir), "--contexts",
                                  "96,128", "--tasks", "passkey", "--budget-runs", "16", "--n",
-                                 "4", "--db", db])
+                                 "4", "--anchor-contexts", "256", "--db", db])
     assert r.exit_code == 0, r.output
     runs = Store(db).runs(tiny_model_dir.name, None)
-    assert 12 <= len(runs) <= 16
+    assert 13 <= len(runs) <= 17
+    anchors = [k for k, _ in runs if k.context_tokens == 256]
+    assert [k.config for k in anchors] == ["w16-k16v16-cfull"]  # the 16-bit baseline only
+    assert all(m.phase_bytes and max(m.phase_bytes.values()) == m.peak_bytes
+               for _, m in runs if m.status == "ok")
     r = CliRunner().invoke(app, ["fit", "--model", str(tiny_model_dir), "--db", db,
                                  "--out-dir", str(tmp_path / "art")])
     assert r.exit_code == 0, r.output
     art = load_artifact(tmp_path / "art" / f"{tiny_model_dir.name}.json")
     assert art.memory is not None and "passkey" in art.accuracy
+    assert art.calibrated_contexts == [96, 128]  # an anchor is not a calibrated length
+    fit = art.accuracy["passkey"]["exact_match"]
+    assert 256 in fit.baseline and fit.contexts == [96, 128] and fit.samples == 4
+    assert any("." in k for k in art.memory.coefficients)  # fitted phase by phase
 
 
 @pytest.mark.parametrize("args,needle", [

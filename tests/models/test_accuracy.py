@@ -125,3 +125,52 @@ def test_two_stage_exact_match_is_flat_where_nothing_degrades(data):
     assert (np.diff(pred.mean) <= 1e-12).all()  # fewer bits never predicted better
     width = pred.upper - pred.lower
     assert width[1] < width[-1]  # tight where lossless, wide where it degrades
+
+
+def test_16bit_anchors_set_the_baseline_beyond_the_calibrated_range(data):
+    table, configs, ctx, kl, em, _ = data
+    # the 16-bit model itself answers 70% at 1024 tokens: one anchor run says so
+    cfg, tok = [*configs, Config()], np.r_[ctx, 1024]
+    fit = fit_metric("t", "em", "accuracy", cfg, tok, np.r_[em, 0.7], table,
+                     guide=np.r_[kl, 0.0], loss_floor=0.05, samples=64)
+    assert fit.contexts == [256, 512] and fit.baseline[1024] == pytest.approx(0.7)
+    pred = predict(fit, design([Config(), configs[-1]], table), 1024)
+    assert pred.extrapolated and pred.mean[0] == pytest.approx(0.7)
+    assert pred.mean[1] <= pred.mean[0]
+
+
+def test_intervals_add_the_spread_of_a_measurement_on_n_prompts(data):
+    table, configs, ctx, kl, em, _ = data
+    sure = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl,
+                      loss_floor=0.05, samples=64)
+    unsure = sure.model_copy(update={"baseline": {256: 0.75, 512: 0.75}})
+    d = design([Config(kv=KVScheme(8, 8, "token", None, False, 0), chunk=256)], table)
+    a, b = predict(sure, d, 512), predict(unsure, d, 512)
+    # p(1 − p)/n at p = 0.75, n = 64: ±1.645·0.054 at least
+    assert (b.upper - b.lower)[0] > (a.upper - a.lower)[0]
+    assert (b.upper - b.lower)[0] >= 2 * 1.645 * np.sqrt(0.75 * 0.25 / 64) - 1e-9
+
+
+def test_the_same_damage_costs_more_answers_where_the_model_is_less_sure(data):
+    """Log-odds link: one predicted loss, a bigger drop from a 0.8 baseline than from 0.98."""
+    table, configs, ctx, kl, em, _ = data
+    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl,
+                     loss_floor=0.05, samples=64)
+    d = design([Config(kv=KVScheme(s, s, "token", None, False, 0), chunk=256)
+                for s in (8, 4)], table)
+    i = int(np.argmax((predict(fit, d, 512).mean < 0.97) & (predict(fit, d, 512).mean > 0.2)))
+    high = 0.98 - predict(fit, d, 512).mean[i]
+    low_fit = fit.model_copy(update={"baseline": {256: 0.8, 512: 0.8}})
+    low = 0.8 - predict(low_fit, d, 512).mean[i]
+    assert high > 0.01 and low > high
+
+
+def test_extrapolation_widening_is_measured_on_the_longest_context(data):
+    from models.accuracy import WIDENINGS
+
+    table, configs, ctx, kl, _, _ = data
+    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table)
+    assert fit.widening in WIDENINGS  # one doubling from 256 to 512
+    one = fit_metric("t", "kl", "loss", [c for c, t in zip(configs, ctx, strict=True) if t == 512],
+                     ctx[ctx == 512], kl[ctx == 512], table)
+    assert one.widening == 0.5  # nothing to measure it on: the default

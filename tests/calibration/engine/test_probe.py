@@ -51,3 +51,39 @@ def test_peak_drops_with_kv_bits(model: object, ids: torch.Tensor) -> None:
                KVScheme(2, 2, "token")]
     peaks = [probe_prefill(model, ids, s, 64)[0].peak_bytes for s in schemes]
     assert peaks == sorted(peaks, reverse=True) and len(set(peaks)) == 4
+
+
+def test_peak_is_split_by_phase(model: object, ids: torch.Tensor) -> None:
+    peak, _ = probe_prefill(model, ids, KVScheme(4, 4, "token"), 256)
+    assert max(peak.phase_bytes.values()) == peak.peak_bytes
+    assert {"cache_update", "attention", "mlp", "logits", "other"} <= set(peak.phase_bytes)
+    assert "awq_dequant" not in peak.phase_bytes  # no packed linear ran
+    assert all(v >= peak.weights_bytes for v in peak.phase_bytes.values())
+
+
+def test_attention_phase_grows_with_the_context_the_mlp_with_the_chunk(model, ids) -> None:
+    def split(tokens, chunk):
+        return probe_prefill(model, ids[:, :tokens], KVScheme(), chunk)[0].phase_bytes
+
+    short, long = split(512, 128), split(1024, 128)
+    wide = split(1024, 256)
+    assert long["attention"] - short["attention"] > 0  # more keys to attend to
+    assert wide["mlp"] > long["mlp"]  # the MLP holds one chunk's activations
+
+
+def test_phase_spans_are_nested_innermost_wins() -> None:
+    from calibration.engine.probe import phase_peak_delta
+
+    def fn(spans):
+        spans.enter("attention")
+        a = torch.zeros(1000)  # 4,000 bytes in attention
+        spans.enter("cache_update")
+        b = torch.zeros(5000)  # 20,000 more, inside the cache update
+        del b
+        spans.exit("cache_update")
+        spans.exit("attention")
+        return a
+
+    _, peak, phases = phase_peak_delta(fn)
+    assert 24_000 <= phases["cache_update"] == peak < 24_200
+    assert 4_000 <= phases["attention"] < 4_200

@@ -61,3 +61,23 @@ def test_urls_and_paths(tmp_path, monkeypatch):
     assert database_url(str(tmp_path / "a" / "b.db")) == f"sqlite:///{tmp_path}/a/b.db"
     monkeypatch.setenv("KVPARETO_DB", str(tmp_path / "env.db"))
     assert Store().url == f"sqlite:///{tmp_path}/env.db"
+
+
+def test_a_store_from_before_phase_bytes_gains_the_column_and_keeps_its_runs(tmp_path):
+    import sqlite3
+    from dataclasses import replace
+
+    path = tmp_path / "old.db"
+    s = Store(str(path))
+    s.record(KEY, Measurement(peak_bytes=10))
+    s.close()
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE runs DROP COLUMN phase_bytes")  # what an older version made
+    con.commit()
+    con.close()
+    s = Store(str(path))
+    ((key, m),) = s.runs("m")
+    assert key == KEY and m.peak_bytes == 10 and m.phase_bytes is None
+    assert s.record(replace(KEY, seed=1), Measurement(peak_bytes=11, phase_bytes={"mlp": 11}))
+    assert {m.peak_bytes: m.phase_bytes for _, m in s.runs("m")} == {10: None, 11: {"mlp": 11}}
+    s.close()
