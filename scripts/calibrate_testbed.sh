@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Calibrate every shipped testbed model, fit its artifact, validate its frontier at 2x the longest
 # calibrated context. Writes models/artifacts/<model>.json and models/artifacts/validations/*.
-# Budget: ~20 min of one CPU core per model. Usage: scripts/calibrate_testbed.sh [model ...]
+# Budget: ~25 min of one CPU core per model; JOBS=2 runs two models at once.
+# Usage: [JOBS=n] scripts/calibrate_testbed.sh [model ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -14,6 +15,11 @@ if [ ${#models[@]} -eq 0 ]; then
   for d in models/testbed/*/; do [ -f "$d/config.json" ] && models+=("$(basename "$d")"); done
 fi
 [ ${#models[@]} -gt 0 ] || { echo "no testbed models in models/testbed/" >&2; exit 2; }
+JOBS=${JOBS:-1}  # models calibrated at once, one core each (the SQLite store takes both writers)
+if [ "$JOBS" -gt 1 ] && [ ${#models[@]} -gt 1 ]; then
+  printf '%s\n' "${models[@]}" | JOBS=1 xargs -P "$JOBS" -n 1 bash "$PWD/scripts/calibrate_testbed.sh"
+  exit $?
+fi
 for m in "${models[@]}"; do
   "$PY" -m calibration.cli calibrate --model "models/testbed/$m" --contexts 256,512 \
     --tasks kv_retrieval,passkey --budget-runs "$BUDGET" --n "$N" --mode active \
