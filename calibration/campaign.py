@@ -53,6 +53,9 @@ class Campaign:
     # 16-bit baseline only, at lengths beyond `contexts`: the model's own long-context decline
     # is not a quantization effect and cannot be extrapolated from short runs (one run a task)
     anchor_contexts: Sequence[int] = ()
+    # peak memory only (n = 0: one probed prefill, no decoding) of every configuration run, at
+    # these further lengths: more points pin the memory terms' growth with the context
+    memory_contexts: Sequence[int] = ()
 
     @property
     def name(self) -> str:
@@ -92,8 +95,16 @@ class Campaign:
         return list(self.configs) if self.configs is not None else pool(self.spec())
 
     def anchors(self) -> None:
-        """Measure the 16-bit baseline at every anchor context."""
+        """Measure the 16-bit baseline at every anchor context, and the peak memory of every
+        configuration run so far at every memory context."""
         self.run([(BASELINE, L) for L in self.anchor_contexts])
+        if not self.memory_contexts:
+            return
+        done = sorted({k.config for k, _ in self.store.runs(self.name, None, self.device)
+                       if k.seed == self.seed})
+        keys = [RunKey(self.name, c, L, self.tasks[0], self.seed, 0, self.device)
+                for c in done for L in self.memory_contexts]
+        sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
 
     def exhaustive(self) -> list[Candidate]:
         cands = exhaustive(self.pool(), self.contexts)

@@ -60,6 +60,8 @@ def calibrate(
     n: Annotated[int, typer.Option(help="samples per run")] = 16,
     anchor_contexts: Annotated[str, typer.Option(
         help="16-bit baseline only at these longer lengths, e.g. 1024,2048")] = "",
+    memory_contexts: Annotated[str, typer.Option(
+        help="peak memory only of every configuration run, at these lengths, e.g. 384")] = "",
     seed: Annotated[int, typer.Option(help="prompt seed")] = 0,
     db: DB = None,
 ) -> None:
@@ -73,6 +75,7 @@ def calibrate(
     try:
         ctx = _ints(contexts, "contexts")
         anchors = _ints(anchor_contexts, "anchor-contexts") if anchor_contexts.strip() else []
+        mem_ctx = _ints(memory_contexts, "memory-contexts") if memory_contexts.strip() else []
         task_list = [t.strip() for t in tasks.split(",") if t.strip()]
         unknown = [t for t in task_list if t not in TASKS]
         if unknown or not task_list:
@@ -101,7 +104,7 @@ def calibrate(
                             f" {key.task} ({failed} failed)")
 
         camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result,
-                        anchor_contexts=anchors)
+                        anchor_contexts=anchors, memory_contexts=mem_ctx)
         try:
             camp.kv_error()
             camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)

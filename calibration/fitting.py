@@ -23,6 +23,7 @@ from models.accuracy import fit_metric
 from models.artifact import Artifact, MemoryFit, MetricFit
 from models.memory import (
     CPU_SDPA_BLOCK,
+    DEFAULT_COEFFICIENTS,
     PHASES,
     TRANSIENT_TERMS,
     MemoryCoefficients,
@@ -39,6 +40,7 @@ from models.specs import ArchSpec, spec_from_config
 METRICS = {"exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
 MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accuracy fit
 MIN_PHASE_RUNS = 8  # runs with a per-phase peak split needed to fit phase by phase
+PRIOR_WEIGHT = 0.1  # strength of the pull toward DEFAULT_COEFFICIENTS (see _with_prior)
 
 
 def exact_bytes(spec: ArchSpec, configs: Sequence[Config], contexts: np.ndarray) -> np.ndarray:
@@ -58,8 +60,10 @@ class MemoryFitter:
     """
 
     def __init__(self, spec: ArchSpec, terms: Sequence[str] = TRANSIENT_TERMS, starts: int = 12,
-                 seed: int = 0, fixed: dict[str, float] | None = None) -> None:
+                 seed: int = 0, fixed: dict[str, float] | None = None,
+                 prior: float = PRIOR_WEIGHT) -> None:
         self.spec = spec
+        self.prior = prior
         self.fixed = dict(fixed or {})  # term → coefficient known from the runtime, not fitted
         self.terms = tuple(t for t in terms if t not in self.fixed)
         self.starts = starts
@@ -107,7 +111,8 @@ class MemoryFitter:
                 known = sum((c * np.choose(use, [f[t][runs] for f in steps])
                              for t, c in self.fixed.items() if t in all_names),
                             np.zeros(len(runs)))
-                sol = lsq_linear(x * w[:, None], (y - known) * w, bounds=(lower, np.inf)).x
+                a, b = _with_prior(x * w[:, None], (y - known) * w, names, self.prior)
+                sol = lsq_linear(a, b, bounds=(lower, np.inf)).x
                 totals = [sum((c * f[t][runs] for t, c in zip(names, sol, strict=True)),
                               np.zeros(len(runs)))
                           + sum((c * f[t][runs] for t, c in self.fixed.items()
@@ -167,6 +172,21 @@ class MemoryFitter:
                          contexts=self.contexts_,
                          residuals=[round(float(r), 6) for r in self.residuals_],
                          n_runs=len(self.residuals_))
+
+
+def _with_prior(x: np.ndarray, y: np.ndarray, names: Sequence[str],
+                weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows pulling each coefficient weakly toward its first-principles default: short runs
+    leave some directions unpinned (below 512 tokens the dequantized copy, the GQA repeat and a
+    constant all grow alike), and there the physics, not the noise, should decide."""
+    if weight <= 0:
+        return x, y
+    scale = weight * np.sqrt(len(y)) * np.sqrt(np.mean(x**2, axis=0))
+    keep = [i for i, t in enumerate(names) if t != "const"]
+    rows = np.zeros((len(keep), x.shape[1]))
+    rows[np.arange(len(keep)), keep] = scale[keep]
+    target = np.array([DEFAULT_COEFFICIENTS[names[i]] for i in keep]) * scale[keep]
+    return np.vstack([x, rows]), np.r_[y, target]
 
 
 Runs = list[tuple[RunKey, Measurement]]

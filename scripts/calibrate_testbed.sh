@@ -23,7 +23,7 @@ fi
 for m in "${models[@]}"; do
   "$PY" -m calibration.cli calibrate --model "models/testbed/$m" --contexts 256,512 \
     --tasks kv_retrieval,passkey --budget-runs "$BUDGET" --n "$N" --mode active \
-    --anchor-contexts 1024,2048 --db "$DB"
+    --anchor-contexts 1024,2048 --memory-contexts 320,384,448 --db "$DB"
   "$PY" -m calibration.cli fit --model "models/testbed/$m" --db "$DB"
   "$PY" -m calibration.cli validate --model "models/testbed/$m" --context 1024 \
     --task kv_retrieval --metric exact_match --points 6 --n "$N" --db "$DB"
