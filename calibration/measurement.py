@@ -16,9 +16,10 @@ from calibration.engine.loading import load_model
 from calibration.engine.probe import probe_prefill
 from calibration.store.records import Measurement
 from calibration.tasks import TASKS
-from models.space import Config, parse_config
+from models.space import Config, KVScheme, parse_config
 
 MAX_NEW_TOKENS = 6  # testbed answers are at most 3 number words + '.'
+WARMUP_CHUNK = 64
 
 
 def weights_folder(model_dir: str, config: Config) -> Path:
@@ -32,7 +33,12 @@ def weights_folder(model_dir: str, config: Config) -> Path:
 
 @lru_cache(maxsize=4)
 def _model(folder: str, device: str) -> Any:
-    return load_model(folder, device)
+    """The loaded model, warmed up: a first forward pass may make one-time allocations
+    (kernel workspaces, lazily built buffers) that a probe would count as transient."""
+    model = load_model(folder, device)
+    ids = torch.zeros(1, 2 * WARMUP_CHUNK, dtype=torch.long, device=device)
+    probe_prefill(model, ids, KVScheme(), WARMUP_CHUNK)
+    return model
 
 
 def probe_ids(model_dir: str, task: str, context_tokens: int, seed: int) -> torch.Tensor:

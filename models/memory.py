@@ -407,12 +407,16 @@ def _step_phases(
     coef: dict[str, float], feats: dict[str, F64], n: int
 ) -> dict[str, dict[str, I64]]:
     zero = np.zeros(n, dtype=np.int64)
+    # AWQ's dequantization only runs with 4-bit weights: a 16-bit row has no such phase (its
+    # fitted residual-stream terms would otherwise stand in for a peak that never happens)
+    runs = {"awq_dequant": feats["awq_dequant"] > 0}
     out: dict[str, dict[str, I64]] = {}
     for phase, names in PHASES.items():
         out[phase] = {}
         for name in names:
             c = coefficient(coef, phase, name)
-            out[phase][name] = np.rint(c * feats[name]).astype(np.int64) if c else zero
+            v = np.rint(c * feats[name]).astype(np.int64) if c else zero
+            out[phase][name] = np.where(runs[phase], v, 0) if phase in runs and c else v
     return out
 
 

@@ -280,3 +280,12 @@ def reference_kv_bytes(spec, c, tokens):
 @settings(max_examples=300)
 def test_vectorised_ledger_matches_a_literal_reference(config, tokens):
     assert kv_cache_bytes(LLAMA, config, tokens) == reference_kv_bytes(LLAMA, config, tokens)
+
+
+def test_awq_phase_only_where_weights_are_4bit():
+    coef = MemoryCoefficients({"awq_dequant.hidden": 50.0, "awq_dequant.const": 1e6,
+                               "awq_dequant": 1.0, "hidden": 1.0})
+    w16 = ledger(LLAMA, parse_config("w16-k4v4-token-r0-c256"), 4096, coef)
+    w4 = ledger(LLAMA, parse_config("w4-k4v4-token-r0-c256"), 4096, coef)
+    assert w16.phases["awq_dequant"] == 0 and w16.dominant_phase != "awq_dequant"
+    assert w4.dominant_phase == "awq_dequant"
