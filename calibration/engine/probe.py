@@ -68,8 +68,10 @@ class _TraceSpans:
 
 def _phase_peaks(events: list[Any]) -> tuple[int, dict[str, int]]:
     """Sweep the trace in time order: live bytes, and their max under each innermost span."""
-    marks: list[tuple[int, int, str, int]] = []  # (time, order, phase, bytes); order: start 0,
-    for e in events:  # memory 1, end 2, so a span owns what is allocated at its edges
+    # (time, order, phase, bytes); at one instant a span starts (0) before memory moves (1)
+    # and ends (2) after, so a span owns what is allocated at its edges
+    marks: list[tuple[int, int, str, int]] = []
+    for e in events:
         name = e.name()
         if name == "[memory]":
             if e.device_type() == DeviceType.CPU:  # the CPU allocator only
