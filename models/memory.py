@@ -29,6 +29,7 @@ The counts assume the cache state after a prefill of L tokens in chunks of C.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,7 +337,9 @@ class MemoryCoefficients:
 
 def q_tile(queries: F64) -> F64:
     """Queries the CPU kernel scores at a time, for a chunk of `queries` (at most all of them)."""
-    tile = np.select([queries >= lo for lo, _ in Q_TILES], [t for _, t in Q_TILES], 32)
+    tile = np.full(queries.shape, float(Q_TILES[-1][1]))
+    for lo, size in reversed(Q_TILES[:-1]):  # ascending thresholds, the larger tile wins
+        tile = np.where(queries >= lo, float(size), tile)
     return np.asarray(np.minimum(tile, queries), dtype=np.float64)
 
 
@@ -410,14 +413,27 @@ def _step_phases(
     # AWQ's dequantization only runs with 4-bit weights: a 16-bit row has no such phase (its
     # fitted residual-stream terms would otherwise stand in for a peak that never happens)
     runs = {"awq_dequant": feats["awq_dequant"] > 0}
+    made: dict[tuple[str, float], I64] = {}  # a shared coefficient's bytes, made once
     out: dict[str, dict[str, I64]] = {}
     for phase, names in PHASES.items():
         out[phase] = {}
         for name in names:
             c = coefficient(coef, phase, name)
-            v = np.rint(c * feats[name]).astype(np.int64) if c else zero
-            out[phase][name] = np.where(runs[phase], v, 0) if phase in runs and c else v
+            if not c:
+                out[phase][name] = zero
+                continue
+            if (name, c) not in made:
+                made[(name, c)] = np.rint(c * feats[name]).astype(np.int64)
+            v = made[(name, c)]
+            out[phase][name] = np.where(runs[phase], v, 0) if phase in runs else v
     return out
+
+
+def has_remainder(g: GridArrays, context_tokens: int | I64) -> NDArray[np.bool_]:
+    """Rows whose chunked prefill ends in a chunk shorter than the others."""
+    t = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(g),))
+    multi = (g.chunk > 0) & (g.chunk < t)
+    return np.asarray(multi & (t % np.maximum(g.chunk, 1) != 0), dtype=np.bool_)
 
 
 def phase_bytes_grid(
@@ -430,6 +446,8 @@ def phase_bytes_grid(
     step (`STEPS`) whose largest phase is larger."""
     coef = (coefficients or MemoryCoefficients()).coefficients
     last = _step_phases(coef, transient_features(spec, g, context_tokens), len(g))
+    if not has_remainder(g, context_tokens).any():  # "previous" equals "last" on every row
+        return last
     prev = _step_phases(coef, transient_features(spec, g, context_tokens, step="previous"),
                         len(g))
     take_prev = transient_peak(prev) > transient_peak(last)
@@ -469,8 +487,25 @@ def transient_peak_grid(
     context_tokens: int | I64,
     coefficients: MemoryCoefficients | None = None,
 ) -> I64:
-    """max over prefill steps and `PHASES` of Σ coefficient·feature, per row (bytes)."""
-    return transient_peak(phase_bytes_grid(spec, g, context_tokens, coefficients))
+    """max over prefill steps and `PHASES` of Σ coefficient·feature, per row (bytes).
+
+    One (phases × terms) @ (terms × rows) product per step, rounded once at the end; the
+    per-term breakdown (`phase_bytes_grid`) rounds each term, so its sums may differ from this
+    by a few bytes."""
+    coef = (coefficients or MemoryCoefficients()).coefficients
+    matrix = np.array([[coefficient(coef, p, t) if t in names else 0.0 for t in TRANSIENT_TERMS]
+                       for p, names in PHASES.items()])
+    awq_row = list(PHASES).index("awq_dequant")
+    steps = ["last", "previous"] if has_remainder(g, context_tokens).any() else ["last"]
+    peak = None
+    for step in steps:
+        feats = transient_features(spec, g, context_tokens, step=step)
+        totals = matrix @ np.vstack([feats[t] for t in TRANSIENT_TERMS])
+        totals[awq_row] = np.where(feats["awq_dequant"] > 0, totals[awq_row], 0.0)
+        top = totals.max(axis=0)
+        peak = top if peak is None else np.maximum(peak, top)
+    assert peak is not None
+    return np.asarray(np.rint(peak), dtype=np.int64)
 
 
 def _memo(g: GridArrays, key: object, make: Any) -> Any:
@@ -488,14 +523,16 @@ class LedgerGrid:
 
     weights: I64
     kv_cache: I64
-    phases: dict[str, dict[str, I64]]  # phase → term → bytes live in it
+    transient_total: I64  # the transient peak: max over steps and phases (transient_peak_grid)
     overhead: int
     fitted: bool
+    # what `phases` is made from, on first use (the per-term breakdown costs more than the peak)
+    source: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
-    @property
-    def transient_total(self) -> I64:
-        """The transient peak: max over phases."""
-        return transient_peak(self.phases)
+    @functools.cached_property
+    def phases(self) -> dict[str, dict[str, I64]]:
+        """phase → term → bytes live in it (the step that makes the peak)."""
+        return phase_bytes_grid(*self.source)
 
     @property
     def peak(self) -> I64:
@@ -512,9 +549,10 @@ def ledger_grid(
     return LedgerGrid(
         weights=_memo(g, ("weights", spec), lambda: weight_bytes_grid(spec, g)),
         kv_cache=kv_cache_bytes_grid(spec, g, context_tokens),
-        phases=phase_bytes_grid(spec, g, context_tokens, coefficients),
+        transient_total=transient_peak_grid(spec, g, context_tokens, coefficients),
         overhead=coefficients.overhead_bytes,
         fitted=coefficients.fitted,
+        source=(spec, g, context_tokens, coefficients),
     )
 
 
@@ -523,12 +561,13 @@ class Ledger:
     """The ledger of one configuration: bytes per term, and which terms are exact.
 
     The `transient.*` terms are what each term holds in the phase that makes the transient peak
-    (`dominant_phase`), so they sum to `transient_peak`; `phases` totals every phase.
+    (`dominant_phase`), each rounded to a byte, so they sum to `transient_peak` within a few
+    bytes; `phases` totals every phase.
     """
 
     terms: dict[str, int]
     exact: dict[str, bool]
-    transient_peak: int = 0  # max over phases of the `transient.*` terms live together
+    transient_peak: int = 0  # max over phases of the terms live together (rounded once)
     dominant_phase: str = ""  # the phase that makes the transient peak
     phases: dict[str, int] = field(default_factory=dict)
 
@@ -557,7 +596,7 @@ def ledger(
     terms |= {f"transient.{k}": int(live[k][0]) if k in live else 0 for k in TRANSIENT_TERMS}
     terms["runtime_overhead"] = grid.overhead
     exact = {k: k in ("weights", "kv_cache") for k in terms}
-    return Ledger(terms, exact, phases[dominant], dominant, phases)
+    return Ledger(terms, exact, int(grid.transient_total[0]), dominant, phases)
 
 
 def kv_bytes_per_token_16bit(spec: ArchSpec) -> int:

@@ -30,8 +30,9 @@ def test_memory_ledger_matches_models(shared_client, model):
         assert res["transient_phase"] == expected.dominant_phase
         assert res["transient_phases"] == expected.phases
     transient = sum(t["bytes"] for t in res["terms"] if t["term"].startswith("transient."))
-    assert 0 < res["transient_peak_bytes"] == transient  # the dominant phase's terms
-    assert res["transient_peak_bytes"] == max(res["transient_phases"].values())
+    # the dominant phase's terms, each rounded to a byte
+    assert 0 < res["transient_peak_bytes"] and abs(res["transient_peak_bytes"] - transient) <= 16
+    assert abs(res["transient_peak_bytes"] - max(res["transient_phases"].values())) <= 16
     assert res["peak_bytes"] == (terms["weights"]["bytes"] + terms["kv_cache"]["bytes"]
                                  + res["transient_peak_bytes"] + terms["runtime_overhead"]["bytes"])
 
