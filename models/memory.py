@@ -358,25 +358,60 @@ def transient_features(
     past: nothing is concatenated to a cache window and no attention mask is made (causal
     SDPA), so `scores`, `mask` and `kv_layer` are 0 there.
     """
-    t = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), (len(g),))
+    if step not in STEPS:
+        raise ValueError(f"step must be one of {STEPS}; got {step!r}")
     key = ("transient", spec)
     if key not in g.memo:
         largest = max(a * b for _, a, b, _ in spec.linear_shapes())
         quant_sides = (g.k_bits < 16).astype(np.float64) + (g.v_bits < 16)
         g.memo[key] = (
-            g.chunk.astype(np.float64),
             (quant_sides > 0).astype(np.float64) * spec.kv_dim * 2 * HALF,
             (g.w_bits == 4).astype(np.float64) * largest * HALF,
             quant_sides * spec.kv_dim * HALF,
             ((g.k_bits < 16) & (g.smooth == 1)).astype(np.float64) * spec.kv_dim * 6,
             ((g.k_bits < 8) | (g.v_bits < 8)).astype(np.float64) * spec.kv_dim * HALF,
-            g.residual.astype(np.float64),
         )
-    chunk_col, quant_per_token, awq, dequant_per_token, smooth_per_token, pack_per_token, res = (
-        g.memo[key])
-    if step not in STEPS:
-        raise ValueError(f"step must be one of {STEPS}; got {step!r}")
-    size = np.where(chunk_col > 0, np.minimum(chunk_col, t), t)  # C, or L in one chunk
+    quant_per_token, awq, dequant_per_token, smooth_per_token, pack_per_token = g.memo[key]
+    if np.ndim(context_tokens) == 0:
+        # one context: the step's geometry depends on (chunk, residual, channel) only, a few
+        # dozen distinct rows in a grid of thousands: compute it there, then gather
+        if "combos" not in g.memo:
+            rows = np.stack([g.chunk, g.residual, g.gran == GRAN_CODES["channel"]], axis=1)
+            uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+            g.memo["combos"] = (uniq.astype(np.float64), inverse.ravel())
+        uniq, inverse = g.memo["combos"]
+        t = np.full(len(uniq), float(np.asarray(context_tokens)))
+        geo = _step_geometry(t, uniq[:, 0], uniq[:, 1], uniq[:, 2] > 0, step)
+        queries, end, past, flushed, dequant, mask, tile = (v[inverse] for v in geo)
+    else:
+        t = np.asarray(context_tokens, dtype=np.float64)
+        queries, end, past, flushed, dequant, mask, tile = _step_geometry(
+            t, g.chunk.astype(np.float64), g.residual.astype(np.float64),
+            g.gran == GRAN_CODES["channel"], step)
+    return {
+        "hidden": queries * (spec.hidden_size * HALF),
+        "mlp": queries * (spec.intermediate_size * HALF),
+        "scores": mask * (spec.num_heads * HALF),
+        "mask": mask,
+        "kv_layer": past * (spec.kv_dim * 2 * HALF),
+        "kv_repeat": end * (spec.q_dim * 2 * HALF),
+        "quant_work": flushed * quant_per_token,
+        "awq_dequant": awq,
+        "logits": np.full(len(g), float(logits_positions * spec.vocab_size * HALF)),
+        "kv_dequant": dequant * dequant_per_token,
+        "smooth_work": queries * smooth_per_token,
+        "pack_work": flushed * pack_per_token,
+        "sdpa_block": tile,
+        "const": np.ones(len(g)),
+    }
+
+
+def _step_geometry(
+    t: F64, chunk: F64, res: F64, channel: NDArray[np.bool_], step: str
+) -> tuple[F64, F64, F64, F64, F64, F64, F64]:
+    """Per row of one prefill step: queries, keys at its end, past keys (0 without a past),
+    tokens it quantizes, keys of a dequantized copy, mask pairs, attention-tile pairs × 2."""
+    size = np.where(chunk > 0, np.minimum(chunk, t), t)  # C, or L in one chunk
     last = t - (np.ceil(t / np.maximum(size, 1)) - 1) * size  # 1..C tokens
     end = t if step == "last" else np.where(t > size, t - last, t)
     queries = last if step == "last" else np.where(t > size, size, last)
@@ -387,23 +422,12 @@ def transient_features(
     flushed = np.maximum(end - res, 0.0) - np.maximum(start - res, 0.0)
     # a side returns a dequantized copy of every token only when codes existed before this
     # update (SideStore.append): never in a one-chunk prefill, nor while all fits the window
-    dequant = has_past & (quantized_tokens(start.astype(np.int64), g) > 0)
-    return {
-        "hidden": queries * (spec.hidden_size * HALF),
-        "mlp": queries * (spec.intermediate_size * HALF),
-        "scores": queries * past * (spec.num_heads * HALF),
-        "mask": queries * past,
-        "kv_layer": past * (spec.kv_dim * 2 * HALF),
-        "kv_repeat": end * (spec.q_dim * 2 * HALF),
-        "quant_work": flushed * quant_per_token,
-        "awq_dequant": awq,
-        "logits": np.full(len(g), float(logits_positions * spec.vocab_size * HALF)),
-        "kv_dequant": np.where(dequant, end, 0.0) * dequant_per_token,
-        "smooth_work": queries * smooth_per_token,
-        "pack_work": flushed * pack_per_token,
-        "sdpa_block": q_tile(queries) * np.minimum(end, KV_TILE) * HALF,
-        "const": np.ones(len(g)),
-    }
+    beyond = np.maximum(start - res, 0.0)
+    held = np.where(channel, np.floor(beyond / CHANNEL_GROUP_TOKENS) * CHANNEL_GROUP_TOKENS,
+                    beyond)
+    dequant = np.where(has_past & (held > 0), end, 0.0)
+    tile = q_tile(queries) * np.minimum(end, KV_TILE) * HALF
+    return queries, end, past, flushed, dequant, queries * past, tile
 
 
 def _step_phases(
@@ -492,6 +516,21 @@ def transient_peak_grid(
     One (phases × terms) @ (terms × rows) product per step, rounded once at the end; the
     per-term breakdown (`phase_bytes_grid`) rounds each term, so its sums may differ from this
     by a few bytes."""
+    if np.ndim(context_tokens) == 0 and len(g) > 1:
+        # one context: rows that differ only in what no transient term reads (bit widths
+        # beyond their class, block size, ...) share a peak; a grid of thousands has a few
+        # hundred such classes, so compute there and gather
+        if "classes" not in g.memo:
+            quant = (g.k_bits < 16).astype(np.int64) + (g.v_bits < 16)
+            cols = np.stack([g.chunk, g.residual, g.gran == GRAN_CODES["channel"], quant,
+                             g.w_bits, g.w_group, (g.k_bits < 16) & (g.smooth == 1),
+                             (g.k_bits < 8) | (g.v_bits < 8)], axis=1)
+            _, first, inverse = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+            g.memo["classes"] = (g.take(first), inverse.ravel())
+        classes, inverse = g.memo["classes"]
+        if len(classes) < len(g):
+            by_class = transient_peak_grid(spec, classes, context_tokens, coefficients)
+            return np.asarray(by_class[inverse], dtype=np.int64)
     coef = (coefficients or MemoryCoefficients()).coefficients
     matrix = np.array([[coefficient(coef, p, t) if t in names else 0.0 for t in TRANSIENT_TERMS]
                        for p, names in PHASES.items()])

@@ -289,3 +289,27 @@ def test_awq_phase_only_where_weights_are_4bit():
     w4 = ledger(LLAMA, parse_config("w4-k4v4-token-r0-c256"), 4096, coef)
     assert w16.phases["awq_dequant"] == 0 and w16.dominant_phase != "awq_dequant"
     assert w4.dominant_phase == "awq_dequant"
+
+
+@pytest.mark.parametrize("tokens", [1, 100, 640, 1000, 131_072])
+@pytest.mark.parametrize("step", ["last", "previous"])
+def test_one_context_shortcut_equals_the_per_row_features(tokens, step):
+    """One context: the step geometry is made per (chunk, residual, channel) and gathered."""
+    g = grid_arrays(compatible(LLAMA, full_grid())[::7])
+    one = transient_features(LLAMA, g, tokens, step=step)
+    rows = transient_features(LLAMA, g, np.full(len(g), tokens), step=step)
+    for name in one:
+        np.testing.assert_array_equal(one[name], rows[name], err_msg=name)
+
+
+@pytest.mark.parametrize("tokens", [100, 1000, 100_000])
+def test_peak_by_class_equals_the_peak_by_row(tokens):
+    """One context: the peak is made once per class of rows alike to every transient term."""
+    rng = np.random.default_rng(0)
+    coef = MemoryCoefficients({f"{p}.{t}": float(rng.uniform(0, 5)) for p, ts in PHASES.items()
+                               for t in ts if t != "const"})
+    g = grid_arrays(compatible(LLAMA, full_grid()))
+    by_class = transient_peak_grid(LLAMA, g, tokens, coef)
+    by_row = transient_peak_grid(LLAMA, g, np.full(len(g), tokens), coef)
+    assert len(g.memo["classes"][0]) < len(g) // 5
+    np.testing.assert_array_equal(by_class, by_row)
