@@ -21,7 +21,7 @@ from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
 from models.accuracy import design, predict
 from models.frontier import hypervolume
-from models.space import BASELINE, Config, parse_config
+from models.space import BASELINE, STUDY_KV_PAIRS, Config, parse_config
 
 
 def say(msg: str) -> None:
@@ -121,7 +121,9 @@ class OracleExecutor:
 def efficiency(camp: Campaign, bench: Store, context: int, share: float, metric: str,
                n: int) -> None:
     spec = camp.spec()
-    configs: list[Config] = pool(spec, chunks=(None, 128), residuals=(0, 128))
+    # the reference study's exhaustive grid (its K/V pairs), as the study swept it
+    configs: list[Config] = pool(spec, chunks=(None, 128), residuals=(0, 128),
+                                 pairs=STUDY_KV_PAIRS)
     ex = replace(camp, store=bench, contexts=[context], tasks=camp.tasks[:1], configs=configs,
                  on_result=None, metric=metric, n=n)
     sign = 1.0 if METRICS[metric] == "accuracy" else -1.0

@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from calibration.sampler import ActiveSampler, exhaustive, fill, gran_name, initial_design, pool
+from calibration.sampler import (
+    CALIBRATION_PAIRS,
+    ActiveSampler,
+    _stratum,
+    exhaustive,
+    fill,
+    gran_name,
+    initial_design,
+    pool,
+)
 from models.accuracy import side_key
 from models.space import BASELINE, STUDY_KV_PAIRS, Config, parse_config
 from models.specs import load_spec
@@ -28,7 +37,10 @@ def test_initial_design_is_distinct_stratified_and_anchored(configs, n):
     assert len(design) == len(set(design)) >= n
     assert {(BASELINE, 256), (BASELINE, 512)} <= set(design)
     pairs = {(c.kv.k_bits, c.kv.v_bits) for c, _ in design}
-    assert pairs == set(STUDY_KV_PAIRS)
+    assert pairs == set(CALIBRATION_PAIRS) > set(STUDY_KV_PAIRS)
+    # every quantized side also appears beside a partner of other bits
+    sides = {_stratum(c, "k_side") for c, _ in design} - {None}
+    assert {"k2-tensor", "k2-tensor-ks", "k2-channel"} <= sides
     grans = {gran_name(c.kv) for c, _ in design if not c.kv.is_baseline}
     assert grans == {"tensor", "token", "block32", "block64", "channel"}
     assert design == initial_design(configs, [256, 512], n, seed=3)  # seeded
