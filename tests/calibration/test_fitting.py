@@ -16,7 +16,7 @@ from models.memory import (
     ledger_grid,
     phase_peaks_grid,
 )
-from models.space import full_grid
+from models.space import STUDY_KV_PAIRS, full_grid
 from models.specs import load_spec
 
 SPEC = load_spec("Qwen2.5-0.5B-Instruct")
@@ -32,7 +32,7 @@ FIXED = {"sdpa_block": 0.0}
 
 
 def synthetic_runs(contexts, truth=TRUE):
-    configs = pool(SPEC)[::7]
+    configs = pool(SPEC, pairs=STUDY_KV_PAIRS)[::7]  # the grid these truths were written for
     rows = []
     for L in contexts:
         peaks = ledger_grid(SPEC, grid_arrays(configs), L, truth).peak
