@@ -372,22 +372,10 @@ def transient_features(
             ((g.k_bits < 8) | (g.v_bits < 8)).astype(np.float64) * spec.kv_dim * HALF,
         )
     quant_per_token, awq, dequant_per_token, smooth_per_token, pack_per_token = g.memo[key]
-    if np.ndim(context_tokens) == 0:
-        # one context: the step's geometry depends on (chunk, residual, channel) only, a few
-        # dozen distinct rows in a grid of thousands: compute it there, then gather
-        if "combos" not in g.memo:
-            rows = np.stack([g.chunk, g.residual, g.gran == GRAN_CODES["channel"]], axis=1)
-            uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
-            g.memo["combos"] = (uniq.astype(np.float64), inverse.ravel())
-        uniq, inverse = g.memo["combos"]
-        t = np.full(len(uniq), float(np.asarray(context_tokens)))
-        geo = _step_geometry(t, uniq[:, 0], uniq[:, 1], uniq[:, 2] > 0, step)
-        queries, end, past, flushed, dequant, mask, tile = (v[inverse] for v in geo)
-    else:
-        t = np.asarray(context_tokens, dtype=np.float64)
-        queries, end, past, flushed, dequant, mask, tile = _step_geometry(
-            t, g.chunk.astype(np.float64), g.residual.astype(np.float64),
-            g.gran == GRAN_CODES["channel"], step)
+    t = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), (len(g),))
+    queries, end, past, flushed, dequant, mask, tile = _step_geometry(
+        t, g.chunk.astype(np.float64), g.residual.astype(np.float64),
+        g.gran == GRAN_CODES["channel"], step)
     return {
         "hidden": queries * (spec.hidden_size * HALF),
         "mlp": queries * (spec.intermediate_size * HALF),

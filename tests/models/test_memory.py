@@ -294,7 +294,7 @@ def test_awq_phase_only_where_weights_are_4bit():
 @pytest.mark.parametrize("tokens", [1, 100, 640, 1000, 131_072])
 @pytest.mark.parametrize("step", ["last", "previous"])
 def test_one_context_shortcut_equals_the_per_row_features(tokens, step):
-    """One context: the step geometry is made per (chunk, residual, channel) and gathered."""
+    """A scalar context and the same context given per row make the same features."""
     g = grid_arrays(compatible(LLAMA, full_grid())[::7])
     one = transient_features(LLAMA, g, tokens, step=step)
     rows = transient_features(LLAMA, g, np.full(len(g), tokens), step=step)
