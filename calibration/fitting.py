@@ -105,20 +105,18 @@ class MemoryFitter:
             w = 1.0 / peak[runs]
             y = np.array([phases[i][phase] for i in runs], dtype=float) - exact[runs]  # type: ignore[index]
             lower = [-np.inf if t == "const" else 0.0 for t in names]
+            # per step: the fitted terms' columns, and the bytes of the terms with known weights
+            xs = [np.column_stack([f[t][runs] for t in names]) for f in steps]
+            ks = [sum((c * f[t][runs] for t, c in self.fixed.items() if t in all_names),
+                      np.zeros(len(runs))) for f in steps]
             use = np.zeros(len(runs), dtype=int)  # step index per run
+            rows = np.arange(len(runs))
             for _ in range(rounds):
-                x = np.column_stack([np.choose(use, [f[t][runs] for f in steps]) for t in names])
-                known = sum((c * np.choose(use, [f[t][runs] for f in steps])
-                             for t, c in self.fixed.items() if t in all_names),
-                            np.zeros(len(runs)))
+                x, known = np.stack(xs)[use, rows], np.stack(ks)[use, rows]
                 a, b = _with_prior(x * w[:, None], (y - known) * w, names, self.prior)
                 sol = lsq_linear(a, b, bounds=(lower, np.inf)).x
-                totals = [sum((c * f[t][runs] for t, c in zip(names, sol, strict=True)),
-                              np.zeros(len(runs)))
-                          + sum((c * f[t][runs] for t, c in self.fixed.items()
-                                 if t in all_names), np.zeros(len(runs)))
-                          for f in steps]
-                pick = np.argmax(np.vstack(totals), axis=0)
+                pick = np.argmax(np.stack([xi @ sol + ki for xi, ki in zip(xs, ks, strict=True)]),
+                                 axis=0)
                 if np.array_equal(pick, use):
                     break
                 use = pick
