@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from models.memory import MemoryCoefficients, coefficient_key_error
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Interval growth per doubling of the context beyond the calibrated range, where a fit cannot
 # measure it (one calibrated context); see models.accuracy._with_widening.
 EXTRAPOLATION_WIDENING = 0.5
@@ -63,7 +63,7 @@ class MemoryFit(_Strict):
 
 
 class MetricFit(_Strict):
-    """A monotone linear model over hinge features of the K/V error (see models.accuracy)."""
+    """A monotone model over hinge features of the K/V error (see models.accuracy)."""
 
     task: str
     metric: str
@@ -78,6 +78,9 @@ class MetricFit(_Strict):
     floor: float = 1e-5
     n_runs: int = 0
     cv_mae: float | None = None
+    # How `coef` makes log10 of the loss (models.accuracy.log_loss); "log_sum" has one more
+    # coefficient than features (the V part's intercept).
+    form: Literal["linear", "log_sum"] = "linear"
     # Two-stage accuracy: `coef` then predicts log10 of a graded guide metric (KL), and the drop
     # is a monotone (isotonic) function of it through these knots.
     guide: str | None = None

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from models.frontier import pareto_indices
 from models.memory import GIB
-from service.engine import Evaluation, point
+from service.engine import SHOWN_DECIMALS, Evaluation, point
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import GridFilter
@@ -75,12 +75,12 @@ def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
     def col(values: F64 | None) -> list[float | None]:
         if values is None:
             return [None] * len(idx)
-        return [None if np.isnan(v) else round(float(v), 6) for v in values[idx]]
+        return [None if np.isnan(v) else round(float(v), SHOWN_DECIMALS) for v in values[idx]]
 
     acc = ev.accuracy
     return PointCloud(
         config=[ids[i] for i in idx],
-        peak_gib=np.round(ev.memory.peak[idx] / GIB, 6).tolist(),
+        peak_gib=np.round(ev.memory.peak[idx] / GIB, SHOWN_DECIMALS).tolist(),
         mean=col(acc.mean if acc else None),
         lower=col(acc.lower if acc else None),
         upper=col(acc.upper if acc else None),

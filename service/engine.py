@@ -20,6 +20,7 @@ from service.registry import ModelEntry
 from service.schemas.common import ConfigPoint, Interval, MemoryBreakdown
 
 F64 = NDArray[np.float64]
+SHOWN_DECIMALS = 6  # point clouds show accuracy and GiB to this many decimals
 I64 = NDArray[np.int64]
 T = TypeVar("T")
 
@@ -61,8 +62,9 @@ class Accuracy:
 
     @property
     def score(self) -> F64:
-        """Larger is better, whatever the metric's direction."""
-        return self.mean if self.higher_is_better else -self.mean
+        """Larger is better, whatever the metric's direction; at the 6 decimals responses show,
+        so a difference no response shows never puts a costlier configuration on the frontier."""
+        return np.round(self.mean if self.higher_is_better else -self.mean, SHOWN_DECIMALS)
 
 
 @dataclass(frozen=True, eq=False)
