@@ -138,12 +138,14 @@ def fit(
     write_json_atomic(path, art)
     store.add_artifact(art.model, path)
     table = Table(title=f"{art.model} → {path}")
-    for col in ("task", "metric", "kind", "runs", "cv MAE", "90% half-width"):
+    for col in ("task", "metric", "kind", "runs", "cv MAE", "90% half-width", "floor"):
         table.add_column(col)
     for task, fits in art.accuracy.items():
         for metric, f in fits.items():
-            table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae:.4f}",
-                          f"{f.interval_q:.4f}")
+            # a loss's half-width is in decades of (loss − 16-bit loss + floor)
+            unit = " dex" if f.kind == "loss" else ""
+            table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae or 0.0:.4f}",
+                          f"{f.interval_q:.4f}{unit}", f"{f.floor:g}")
     console.print(table)
     if art.memory:
         res = [abs(r) for r in art.memory.residuals]

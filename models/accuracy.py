@@ -109,7 +109,9 @@ def _target(kind: str, values: F64, baseline: F64, floor: float) -> F64:
     # own growth with the context comes from the 16-bit anchors, not from extrapolation. Added,
     # not multiplied: a ratio learned where the 16-bit NLL is 0.001 blew up 15-50x at a length
     # where it is 0.08 (testbed, answer NLL at 1,024 tokens)
-    return np.log10(np.maximum(values - baseline, 0.0) + floor)
+    # The floor is the loss's noise scale: a run may measure below the 16-bit one by up to ~floor
+    # (the 16-bit anchor is itself one n-prompt measurement), and intervals reach down there.
+    return np.log10(np.maximum(values - baseline + floor, floor / 10))
 
 
 def _solve(x: F64, y: F64, n_free: int) -> F64:
@@ -258,7 +260,7 @@ def fit_metric(
     seed: int = 0,
     guide: F64 | None = None,
     guide_name: str = "kl",
-    loss_floor: float = 1e-5,
+    loss_floor: float | Sequence[float] = 1e-5,
     samples: int | None = None,
     widen: bool = True,
     form: str | None = None,
@@ -270,8 +272,19 @@ def fit_metric(
     function of that prediction. Saturated metrics (exact match on small models) need this:
     most runs lose nothing, and the graded guide tells which ones will. With `samples` (the
     prompts behind each measured accuracy) intervals add the binomial spread of such a
-    measurement (`with_sampling`).
+    measurement (`with_sampling`). Several `loss_floor`s: the one with the least
+    cross-validated MAE (in the metric's units) is kept.
     """
+    if not isinstance(loss_floor, int | float):
+        floors = [float(f) for f in loss_floor]
+        if not floors:
+            raise ValueError(f"{task}/{metric}: no loss_floor to choose from")
+        args: dict[str, Any] = dict(
+            task=task, metric=metric, kind=kind, configs=configs, context_tokens=context_tokens,
+            values=values, kv_error=kv_error, folds=folds, coverage=coverage, seed=seed,
+            guide=guide, guide_name=guide_name, samples=samples, form=form)
+        errors = [fit_metric(**args, loss_floor=f, widen=False).cv_mae or 0.0 for f in floors]
+        return fit_metric(**args, loss_floor=floors[int(np.argmin(errors))], widen=widen)
     if kind not in ("accuracy", "loss"):
         raise ValueError(f"kind must be 'accuracy' or 'loss'; got {kind!r}")
     form = form or FORM
@@ -295,7 +308,7 @@ def fit_metric(
     # the calibrated range is where quantized runs were made (16-bit anchors reach further)
     quantized = sorted(set(tokens[[i for i in range(len(configs)) if i not in set(base_rows)]]
                            .tolist())) or sorted(baseline)
-    floor = loss_floor
+    floor = float(loss_floor)
     x, names = features(design(configs, kv_error), tokens)
     y = _target(kind, values, baseline_at(baseline, tokens), floor)
     rng = np.random.default_rng(seed)
@@ -313,10 +326,14 @@ def fit_metric(
         )
         return _with_widening(fit, fit_args, widen)
     residuals = np.empty(len(y))
+    held = np.empty(len(y))  # cross-fitted predictions, in the metric's units
+    base = baseline_at(baseline, tokens)
     for f in np.unique(fold_of):
         train = fold_of != f
         coef = _fit_log(x[train], y[train], names, floor, form)
-        residuals[~train] = np.abs(y[~train] - log_loss(x[~train], coef, names, floor, form))
+        z = log_loss(x[~train], coef, names, floor, form)
+        residuals[~train] = np.abs(y[~train] - z)
+        held[~train] = np.maximum(base[~train] + np.power(10.0, z) - floor, 0.0)
     coef = _fit_log(x, y, names, floor, form)
     fit = MetricFit(
         task=task,
@@ -331,7 +348,7 @@ def fit_metric(
         contexts=quantized,
         floor=floor,
         n_runs=len(residuals),
-        cv_mae=float(np.mean(residuals)),
+        cv_mae=float(np.mean(np.abs(values - held))),
         form=form,  # type: ignore[arg-type]
     )
     return _with_widening(fit, fit_args, widen)
@@ -507,9 +524,8 @@ def predict(
         mean = np.clip(base - z, 0.0, 1.0)
         lower, upper = np.clip(base - z - q, 0.0, 1.0), np.clip(base - z + q, 0.0, 1.0)
     else:
-        mean = base + np.maximum(np.power(10.0, z) - fit.floor, 0.0)
-        lower = base + np.maximum(np.power(10.0, z - q) - fit.floor, 0.0)
-        upper = base + np.maximum(np.power(10.0, z + q) - fit.floor, 0.0)
+        mean, lower, upper = (np.maximum(base + np.power(10.0, v) - fit.floor, 0.0)
+                              for v in (z, z - q, z + q))
     return Prediction(mean, lower, upper, bool(outside.any()), outside)
 
 

@@ -77,7 +77,8 @@ class MetricFit(_Strict):
     contexts: list[int]
     floor: float = 1e-5
     n_runs: int = 0
-    cv_mae: float | None = None
+    cv_mae: float | None = Field(default=None, description="cross-validated mean absolute error, "
+                                 "in the metric's units (configurations held out whole)")
     # How `coef` makes log10 of the loss (models.accuracy.log_loss); "log_sum" has one more
     # coefficient than features (the V part's intercept).
     form: Literal["linear", "log_sum"] = "linear"

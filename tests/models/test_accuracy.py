@@ -202,3 +202,32 @@ def test_log_sum_keeps_the_16bit_model_lossless_and_needs_a_known_form(data):
     assert pred.mean[0] == pytest.approx(fit.baseline[512]) and pred.mean[1] > 1e-3
     with pytest.raises(ValueError, match="linear, log_sum"):
         fit_metric("t", "kl", "loss", configs, ctx, kl, table, form="cubic")
+
+
+def test_several_loss_floors_keep_the_one_with_least_cross_validated_error(data):
+    table, configs, ctx, kl, _, _ = data
+    floors = (1e-6, 1e-3, 0.3)
+    alone = [fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=f) for f in floors]
+    chosen = fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=floors)
+    assert chosen.floor == floors[int(np.argmin([f.cv_mae for f in alone]))]
+    assert len({round(f.cv_mae, 9) for f in alone}) == 3  # the choice is a real one
+    with pytest.raises(ValueError, match="no loss_floor"):
+        fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=())
+
+
+def test_a_loss_measured_a_little_below_the_16bit_one_is_inside_the_interval(data):
+    """The 16-bit anchor is one n-prompt measurement: a run may measure below it by up to about
+    the floor (AWQ weights did, on the testbed's answer NLL), and intervals reach down there
+    without growing absurdly wide."""
+    table, configs, ctx, kl, _, _ = data
+    nll = 0.05 + kl * 0.5
+    nll[[i for i, c in enumerate(configs) if c.weights.bits == 4]] -= 0.004
+    fit = fit_metric("t", "nll", "loss", configs, ctx, nll, table, loss_floor=0.01)
+    w4 = [i for i, c in enumerate(configs) if c.weights.bits == 4]
+    pred = predict(fit, design([configs[i] for i in w4], table), ctx[w4])
+    assert np.mean((pred.lower <= nll[w4]) & (nll[w4] <= pred.upper)) >= 0.75
+    # without a noise floor those runs sit 3+ decades below the fit in log space, and every
+    # interval must stretch that far to cover them
+    without = fit_metric("t", "nll", "loss", configs, ctx, nll, table, loss_floor=1e-9)
+    wide = predict(without, design([configs[i] for i in w4], table), ctx[w4])
+    assert np.median(wide.upper - wide.lower) > 10 * np.median(pred.upper - pred.lower)
