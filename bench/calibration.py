@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 from calibration.campaign import Campaign
 from calibration.executors import LocalExecutor, sweep
 from calibration.fitting import METRICS, fit_accuracy, fit_memory
+from calibration.harness.stats import wilson_interval
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
 from models.accuracy import design, predict
@@ -97,11 +98,15 @@ def _report(task, metric, fit, group, held, measured, camp, table) -> None:  # t
         return
     y_, m_ = np.array(y), np.array(mean)
     mae, mae0 = np.abs(y_ - m_).mean(), np.abs(y_ - np.array(trivial)).mean()
-    cover = np.mean((np.array(lo) <= y_) & (y_ <= np.array(hi)))
+    inside = int(np.sum((np.array(lo) <= y_) & (y_ <= np.array(hi))))
+    cover = inside / len(y_)
+    # how sure a coverage figure on this many runs is (95% Wilson interval)
+    c_lo, c_hi = wilson_interval(inside, len(y_))
     rho = spearmanr(m_, y_).statistic if np.ptp(y_) > 0 and np.ptp(m_) > 0 else float("nan")
     say(f"accuracy {task}/{metric} at {label} ({len(y)} held-out runs): MAE {mae:.4f} vs trivial "
         f"{mae0:.4f} (ratio {mae / max(mae0, 1e-12):.2f}, target ≤ 0.5), Spearman {rho:.3f}, "
-        f"90% coverage {100 * cover:.1f}%")
+        f"90% coverage {100 * cover:.1f}% ({inside}/{len(y_)}; 95% CI {100 * c_lo:.0f}–"
+        f"{100 * c_hi:.0f}%)")
 
 
 class OracleExecutor:
