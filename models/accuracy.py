@@ -333,7 +333,8 @@ def fit_metric(
         coef = _fit_log(x[train], y[train], names, floor, form)
         z = log_loss(x[~train], coef, names, floor, form)
         residuals[~train] = np.abs(y[~train] - z)
-        held[~train] = np.maximum(base[~train] + np.power(10.0, z) - floor, 0.0)
+        held[~train] = (np.clip(base[~train] - z, 0.0, 1.0) if kind == "accuracy" else
+                        np.maximum(base[~train] + np.power(10.0, z) - floor, 0.0))
     coef = _fit_log(x, y, names, floor, form)
     fit = MetricFit(
         task=task,

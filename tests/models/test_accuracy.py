@@ -82,6 +82,8 @@ def test_accuracy_intervals_cover_about_ninety_percent(data):
     trivial = np.mean(np.abs(em[test] - 0.98))
     pred = predict(fit, design([configs[i] for i in test], table), 512)
     assert np.mean(np.abs(pred.mean - em[test])) < 0.5 * trivial
+    # its cross-validated error is in accuracy units, near what the held-out half shows
+    assert fit.cv_mae is not None and fit.cv_mae < 0.5 * trivial
 
 
 def test_fewer_bits_never_predicted_better(data):
