@@ -83,9 +83,8 @@ def _hinges(u: F64, name: str) -> tuple[list[F64], list[str]]:
     return cols, names
 
 
-def _columns(
-    d: Design, context_tokens: int | NDArray[np.int64]
-) -> tuple[list[F64], list[str]]:
+def features(d: Design, context_tokens: int | NDArray[np.int64]) -> tuple[F64, list[str]]:
+    """Feature matrix (N × F) and names; constrained features first, free ones last."""
     tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.int64), (len(d.grid),))
     fraction = quantized_tokens(tokens, d.grid) / np.maximum(tokens, 1)
     # Error energy scales with the share of tokens held quantized (the rest is 16-bit).
@@ -93,13 +92,7 @@ def _columns(
     kc, kn = _hinges(np.log10(d.k_error * root + ERROR_FLOOR), "k")
     vc, vn = _hinges(np.log10(d.v_error * root + ERROR_FLOOR), "v")
     cols = kc + vc + [d.w4, np.ones(len(tokens)), np.log2(tokens / 512.0)]
-    return cols, kn + vn + ["awq", *FREE_FEATURES]
-
-
-def features(d: Design, context_tokens: int | NDArray[np.int64]) -> tuple[F64, list[str]]:
-    """Feature matrix (N × F) and names; constrained features first, free ones last."""
-    cols, names = _columns(d, context_tokens)
-    return np.column_stack(cols), names
+    return np.column_stack(cols), kn + vn + ["awq", *FREE_FEATURES]
 
 
 def _target(kind: str, values: F64, baseline: F64, floor: float) -> F64:
@@ -112,6 +105,13 @@ def _target(kind: str, values: F64, baseline: F64, floor: float) -> F64:
     # The floor is the loss's noise scale: a run may measure below the 16-bit one by up to ~floor
     # (the 16-bit anchor is itself one n-prompt measurement), and intervals reach down there.
     return np.log10(np.maximum(values - baseline + floor, floor / 10))
+
+
+def _from_target(kind: str, baseline: F64, z: F64, floor: float) -> F64:
+    """The metric's value from a (predicted) `_target`: the inverse, clipped to valid values."""
+    if kind == "accuracy":
+        return np.asarray(np.clip(baseline - z, 0.0, 1.0), dtype=np.float64)
+    return np.asarray(np.maximum(baseline + np.power(10.0, z) - floor, 0.0), dtype=np.float64)
 
 
 def _solve(x: F64, y: F64, n_free: int) -> F64:
@@ -276,16 +276,22 @@ def fit_metric(
     measurement (`with_sampling`). Several `loss_floor`s: the one with the least
     cross-validated MAE (in the metric's units) is kept.
     """
+    tokens = np.asarray(context_tokens, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    # every argument but `widen`: refits (floor choice, widening) start from these
+    fit_args: dict[str, Any] = dict(
+        task=task, metric=metric, kind=kind, configs=list(configs), context_tokens=tokens,
+        values=values, kv_error=kv_error, folds=folds, coverage=coverage, seed=seed,
+        guide=None if guide is None else np.asarray(guide, dtype=np.float64),
+        guide_name=guide_name, loss_floor=loss_floor, samples=samples, form=form)
     if not isinstance(loss_floor, int | float):
         floors = [float(f) for f in loss_floor]
         if not floors:
             raise ValueError(f"{task}/{metric}: no loss_floor to choose from")
-        args: dict[str, Any] = dict(
-            task=task, metric=metric, kind=kind, configs=configs, context_tokens=context_tokens,
-            values=values, kv_error=kv_error, folds=folds, coverage=coverage, seed=seed,
-            guide=guide, guide_name=guide_name, samples=samples, form=form)
-        errors = [fit_metric(**args, loss_floor=f, widen=False).cv_mae or 0.0 for f in floors]
-        return fit_metric(**args, loss_floor=floors[int(np.argmin(errors))], widen=widen)
+        errors = [fit_metric(**(fit_args | {"loss_floor": f}), widen=False).cv_mae or 0.0
+                  for f in floors]
+        return fit_metric(**(fit_args | {"loss_floor": floors[int(np.argmin(errors))]}),
+                          widen=widen)
     if kind not in ("accuracy", "loss"):
         raise ValueError(f"kind must be 'accuracy' or 'loss'; got {kind!r}")
     form = form or FORM
@@ -293,13 +299,7 @@ def fit_metric(
         raise ValueError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
     if kind == "accuracy" and guide is None:
         form = "linear"  # the drop itself, not a log: a sum of parts is already linear
-    tokens = np.asarray(context_tokens, dtype=np.int64)
-    values = np.asarray(values, dtype=np.float64)
-    fit_args: dict[str, Any] = dict(
-        task=task, metric=metric, kind=kind, configs=list(configs), context_tokens=tokens,
-        values=values, kv_error=kv_error, folds=folds, coverage=coverage, seed=seed,
-        guide=None if guide is None else np.asarray(guide, dtype=np.float64),
-        guide_name=guide_name, loss_floor=loss_floor, samples=samples, form=form)
+    fit_args["form"] = form
     base_rows = [i for i, c in enumerate(configs) if c.kv.is_baseline and c.weights.bits == 16]
     if not base_rows:
         raise ValueError(f"{task}/{metric}: no 16-bit baseline run to anchor the fit")
@@ -311,7 +311,8 @@ def fit_metric(
                            .tolist())) or sorted(baseline)
     floor = float(loss_floor)
     x, names = features(design(configs, kv_error), tokens)
-    y = _target(kind, values, baseline_at(baseline, tokens), floor)
+    base = baseline_at(baseline, tokens)
+    y = _target(kind, values, base, floor)
     rng = np.random.default_rng(seed)
     # folds hold out whole configurations: the same configuration at another length in the
     # training folds would make the held-out residuals (and so the intervals) too small
@@ -321,21 +322,19 @@ def fit_metric(
     fold_of = np.array([fold_of_id[c.id] for c in configs], dtype=np.int64)
     if kind == "accuracy" and guide is not None:
         fit = _fit_two_stage(
-            task, metric, x, names, values, baseline_at(baseline, tokens),
+            task, metric, x, names, values, base,
             np.asarray(guide, dtype=np.float64), baseline, fold_of, coverage, floor, guide_name,
             quantized, samples, form,
         )
         return _with_widening(fit, fit_args, widen)
     residuals = np.empty(len(y))
     held = np.empty(len(y))  # cross-fitted predictions, in the metric's units
-    base = baseline_at(baseline, tokens)
     for f in np.unique(fold_of):
         train = fold_of != f
         coef = _fit_log(x[train], y[train], names, floor, form)
         z = log_loss(x[~train], coef, names, floor, form)
         residuals[~train] = np.abs(y[~train] - z)
-        held[~train] = (np.clip(base[~train] - z, 0.0, 1.0) if kind == "accuracy" else
-                        np.maximum(base[~train] + np.power(10.0, z) - floor, 0.0))
+        held[~train] = _from_target(kind, base[~train], z, floor)
     coef = _fit_log(x, y, names, floor, form)
     fit = MetricFit(
         task=task,
@@ -496,10 +495,10 @@ def predict(
     """Vectorised prediction for every row of a design at one context (or one per row)."""
     if fit.knots.get("k") != KNOTS:
         raise ValueError(f"{fit.task}/{fit.metric}: artifact uses other knots; re-run fit")
-    cols, names = _columns(d, context_tokens)
+    x, names = features(d, context_tokens)
     if names != fit.feature_names:
         raise ValueError(f"{fit.task}/{fit.metric}: artifact features differ; re-run fit")
-    z = log_loss(np.column_stack(cols), fit.coef, names, fit.floor, fit.form)
+    z = log_loss(x, fit.coef, names, fit.floor, fit.form)
     tokens = np.broadcast_to(np.asarray(context_tokens, dtype=np.float64), z.shape)
     lo_ctx, hi_ctx = min(fit.contexts), max(fit.contexts)
     beyond = np.maximum(np.log2(tokens / hi_ctx), np.log2(lo_ctx / tokens))
@@ -509,9 +508,8 @@ def predict(
     base = baseline_at(fit.baseline, tokens.astype(np.int64))
     if fit.link_x is not None and fit.link_y is not None:
         z = np.interp(z, fit.link_x, fit.link_y)  # predicted loss vs 16-bit
-        for c, col in zip(fit.extra_coef or [], cols, strict=False):
-            if c:
-                z = z + c * col
+        if fit.extra_coef:  # on the constrained features, which come first
+            z = z + x[:, :len(fit.extra_coef)] @ np.asarray(fit.extra_coef)
         if fit.samples:  # the loss is in log-odds: back to a drop in accuracy
             z = base - accuracy_of_logit(logit_accuracy(base, fit.samples) - z, fit.samples)
         # the 16-bit model loses nothing to itself: its value is the measured baseline
@@ -520,14 +518,11 @@ def predict(
             edges = np.array([e for e, _ in fit.interval_bins])
             qs = np.array([q for _, q in fit.interval_bins])
             q = qs[np.minimum(np.searchsorted(edges, z), len(qs) - 1)] * widen
-    if fit.kind == "accuracy":
-        if fit.samples:
-            q = with_sampling(q, base - z, fit.samples, fit.coverage)
-        mean = np.clip(base - z, 0.0, 1.0)
-        lower, upper = np.clip(base - z - q, 0.0, 1.0), np.clip(base - z + q, 0.0, 1.0)
-    else:
-        mean, lower, upper = (np.maximum(base + np.power(10.0, v) - fit.floor, 0.0)
-                              for v in (z, z - q, z + q))
+    if fit.kind == "accuracy" and fit.samples:
+        q = with_sampling(q, base - z, fit.samples, fit.coverage)
+    # an accuracy's target is its drop: the lower bound is the larger drop
+    low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
+    mean, lower, upper = (_from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))
     return Prediction(mean, lower, upper, bool(outside.any()), outside)
 
 
