@@ -29,6 +29,7 @@ from models.memory import (
     MemoryCoefficients,
     grid_arrays,
     kv_cache_bytes_grid,
+    phase_runs,
     transient_features,
     transient_peak_grid,
     weight_bytes_grid,
@@ -135,10 +136,14 @@ class MemoryFitter:
 
         known = [sum((c * feats[t] for t, c in self.fixed.items() if t in ts),
                      np.zeros(x.shape[1])) for ts in PHASES.values()]
+        # the predictor's rule for rows a phase never runs on (models.memory.phase_runs)
+        runs = [phase_runs(p, feats) for p in PHASES]
 
         def transient(c: np.ndarray) -> np.ndarray:
             totals = [sum((c[index[t]] * x[index[t]] for t in ts if t in index), k)
                       for ts, k in zip(PHASES.values(), known, strict=True)]
+            totals = [t if r is None else np.where(r, t, 0.0)
+                      for t, r in zip(totals, runs, strict=True)]
             return np.max(np.vstack(totals), axis=0)
 
         def residual(c: np.ndarray) -> np.ndarray:
