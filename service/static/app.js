@@ -1,8 +1,8 @@
-// Three significant digits: testbed models peak at a few MiB, real ones at tens of GiB.
-const fmtGiB = (g) => (g >= 10 ? g.toFixed(1) : g.toPrecision(3));
 // kvpareto frontier page: calls POST /v1/frontier and draws every configuration with plotly.
 // Memory-only models (no artifact) are drawn on a memory axis only: no accuracy is invented.
 "use strict";
+// Three significant digits: testbed models peak at a few MiB, real ones at tens of GiB.
+const fmtGiB = (g) => (g >= 10 ? g.toFixed(1) : g.toPrecision(3));
 const $ = (id) => document.getElementById(id);
 let models = [];
 let seq = 0;
