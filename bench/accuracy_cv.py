@@ -13,8 +13,8 @@ import argparse
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import spearmanr
 
+from bench.held_out import held_out_scores
 from calibration.fitting import LOSS_FLOORS, METRICS, MIN_N
 from calibration.store import Store
 from calibration.store.records import VALIDATION_SEED
@@ -59,9 +59,8 @@ def cross_validate(store: Store, model: str, task: str, metric: str, form: str,
                     ctx[test])
         trivial = np.array([y[base & (ctx == L)].mean() for L in ctx[test]])
         out.append((y[test], p.mean, p.lower, p.upper, trivial))
-    yy, mm, lo, hi, tt = (np.concatenate(z) for z in zip(*out, strict=True))
-    ratio = float(np.abs(yy - mm).mean() / np.abs(yy - tt).mean())
-    return ratio, float(spearmanr(mm, yy).statistic), float(np.mean((lo <= yy) & (yy <= hi)))
+    s = held_out_scores(*(np.concatenate(z) for z in zip(*out, strict=True)))
+    return s.ratio, s.spearman, s.coverage
 
 
 def main(argv: list[str] | None = None) -> None:

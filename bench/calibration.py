@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from scipy.stats import spearmanr
 
+from bench.held_out import held_out_scores
 from calibration.campaign import Campaign
 from calibration.executors import LocalExecutor, sweep
 from calibration.fitting import METRICS, fit_accuracy, fit_memory
@@ -90,33 +90,29 @@ def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int])
 
 def _report(task, metric, fit, group, held, measured, camp, table) -> None:  # type: ignore[no-untyped-def]
     label, lengths = group
+    col = metric.split()[0]  # "exact_match (no anchor)" reads exact_match
     y, mean, lo, hi, trivial = [], [], [], [], []
     for L in lengths:
         base = measured.get(RunKey(camp.name, BASELINE.id, L, task, camp.seed, camp.n, camp.device))
         rows = [(c, measured.get(RunKey(camp.name, c.id, L, task, camp.seed, camp.n, camp.device)))
                 for c in held]
-        col = metric.split()[0]
         rows = [(c, m) for c, m in rows if m is not None and getattr(m, col) is not None]
         if not rows or base is None:
             continue
         p = predict(fit, design([c for c, _ in rows], table), L)
-        y += [float(getattr(m, metric.split()[0])) for _, m in rows]
+        y += [float(getattr(m, col)) for _, m in rows]
         mean += list(p.mean)
         lo += list(p.lower)
         hi += list(p.upper)
-        trivial += [float(getattr(base, metric.split()[0]))] * len(rows)
+        trivial += [float(getattr(base, col))] * len(rows)
     if not y:
         return
-    y_, m_ = np.array(y), np.array(mean)
-    mae, mae0 = np.abs(y_ - m_).mean(), np.abs(y_ - np.array(trivial)).mean()
-    inside = int(np.sum((np.array(lo) <= y_) & (y_ <= np.array(hi))))
-    cover = inside / len(y_)
+    s = held_out_scores(y, mean, lo, hi, trivial)
     # how sure a coverage figure on this many runs is (95% Wilson interval)
-    c_lo, c_hi = wilson_interval(inside, len(y_))
-    rho = spearmanr(m_, y_).statistic if np.ptp(y_) > 0 and np.ptp(m_) > 0 else float("nan")
-    say(f"accuracy {task}/{metric} at {label} ({len(y)} held-out runs): MAE {mae:.4f} vs trivial "
-        f"{mae0:.4f} (ratio {mae / max(mae0, 1e-12):.2f}, target ≤ 0.5), Spearman {rho:.3f}, "
-        f"90% coverage {100 * cover:.1f}% ({inside}/{len(y_)}; 95% CI {100 * c_lo:.0f}–"
+    c_lo, c_hi = wilson_interval(s.inside, s.n)
+    say(f"accuracy {task}/{metric} at {label} ({s.n} held-out runs): MAE {s.mae:.4f} vs trivial "
+        f"{s.trivial_mae:.4f} (ratio {s.ratio:.2f}, target ≤ 0.5), Spearman {s.spearman:.3f}, "
+        f"90% coverage {100 * s.coverage:.1f}% ({s.inside}/{s.n}; 95% CI {100 * c_lo:.0f}–"
         f"{100 * c_hi:.0f}%)")
 
 
