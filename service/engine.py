@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from models.accuracy import metric_fit, predict
 from models.artifact import MetricFit
 from models.memory import GIB, kv_cache_bytes_grid, transient_peak_grid
+from models.regime import baseline_shift
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import ConfigPoint, Interval, MemoryBreakdown
@@ -189,6 +190,9 @@ def warnings(ev: Evaluation) -> list[str]:
         ctxs = ev.accuracy.fit.contexts
         out.append(f"accuracy extrapolated: calibrated on contexts {min(ctxs)}..{max(ctxs)}; "
                    "intervals are widened")
+        shift = baseline_shift(cal.artifact.accuracy.get(ev.accuracy.fit.task, {}), ctx)
+        if shift:
+            out.append(shift)
     return out
 
 

@@ -134,3 +134,28 @@ def test_capacity_memory_only_and_refusals(shared_client):
     assert not r["feasible"] and "cannot be checked" in r["reason"]
     r = shared_client.post("/v1/capacity", json={"model": CALIBRATED, "budget_gib": 0.5}).json()
     assert not r["feasible"] and r["reason"].startswith("nothing fits in 0.5 GiB")
+
+
+def test_a_16bit_model_that_changes_beyond_the_calibration_is_warned_of(settings):
+    """An answer-NLL model whose 16-bit anchor jumps past the calibrated lengths (the testbed's
+    1,024 tokens) makes extrapolated answers say so; inside the range they do not."""
+    from fastapi.testclient import TestClient
+
+    from models.artifact import artifact_path, load_artifact, write_json_atomic
+    from service.main import create_app
+
+    path = artifact_path(settings.artifact_dir, CALIBRATED)
+    art = load_artifact(path)
+    em = art.accuracy["passkey"]["exact_match"]
+    top = max(em.contexts)
+    nll = em.model_copy(update={"metric": "answer_nll", "kind": "loss", "floor": 0.01,
+                                "baseline": {min(em.contexts): 0.001, top: 0.001,
+                                             2 * top: 0.1}})
+    art.accuracy["passkey"]["answer_nll"] = nll
+    write_json_atomic(path, art)
+    with TestClient(create_app(settings)) as c:
+        beyond = frontier(c, model=CALIBRATED, context_tokens=2 * top)
+        inside = frontier(c, model=CALIBRATED, context_tokens=top)
+    assert any("16-bit model itself changes" in w and f"at {2 * top} tokens" in w
+               for w in beyond["warnings"])
+    assert not any("16-bit model itself" in w for w in inside["warnings"])

@@ -1,0 +1,42 @@
+"""Whether the 16-bit model itself changes between the calibrated lengths and a requested one.
+
+Beyond its quantized calibration runs an accuracy model extrapolates: it assumes the damage a
+configuration does grows as it did between the calibrated lengths. The 16-bit anchors (one run
+per longer length) show when the model is no longer the same model there: on the testbed the
+16-bit answer NLL rises ~100x from 512 to 1,024 tokens (the end of its training curriculum), and
+the KL of quantized passkey runs doubles where 256 -> 512 moved it by ~10 %. The calibration
+cannot see such a change, so the answer says so instead of trusting the widened intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.accuracy import baseline_at
+from models.artifact import MetricFit
+
+SHIFT_FACTOR = 3.0  # a change of the 16-bit loss by more than this factor is reported
+SHIFT_METRIC = "answer_nll"
+
+
+def baseline_shift(fits: dict[str, MetricFit], context_tokens: int) -> str | None:
+    """A sentence when the 16-bit answer NLL at `context_tokens` differs from its value at the
+    nearest calibrated length by more than SHIFT_FACTOR (and by more than the fit's noise
+    floor); None inside the calibrated range, without an NLL model, or without such a change."""
+    fit = fits.get(SHIFT_METRIC)
+    if fit is None or not fit.contexts:
+        return None
+    lo, hi = min(fit.contexts), max(fit.contexts)
+    if lo <= context_tokens <= hi:
+        return None
+    edge = hi if context_tokens > hi else lo
+    # beyond the last 16-bit anchor the table is clamped: name the length it was measured at
+    at = min(max(context_tokens, min(fit.baseline)), max(fit.baseline))
+    here, there = (float(v) for v in baseline_at(fit.baseline, np.array([at, edge])))
+    small, large = sorted((here, there))
+    if large - small <= fit.floor or large <= SHIFT_FACTOR * max(small, 1e-12):
+        return None
+    return (f"the 16-bit model itself changes beyond the calibrated lengths: its answer NLL on "
+            f"{fit.task} is {here:.3g} at {at} tokens vs {there:.3g} at {edge}; "
+            "the extrapolated intervals assume the calibrated lengths' behaviour and may be "
+            "too narrow here")
