@@ -21,7 +21,8 @@ from models.memory import GIB
 console = Console()
 DB = Annotated[str | None, typer.Option(help="SQLAlchemy URL or SQLite path (env KVPARETO_DB)")]
 EXECUTOR = Annotated[str, typer.Option(help="local | ray")]
-ADDRESS = Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")]
+ADDRESS = Annotated[str | None, typer.Option(
+    help="Ray cluster address (default: a local Ray); its workers get this checkout's code")]
 
 
 def _ints(text: str, what: str) -> list[int]:

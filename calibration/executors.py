@@ -7,6 +7,7 @@ transaction, so a sweep killed at any point resumes without losing or repeating 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from calibration.runner import MeasureFn, run_one
@@ -35,8 +36,29 @@ class LocalExecutor:
         return None
 
 
+# Not shipped to a cluster: the environment, measured runs, history and caches.
+CLUSTER_EXCLUDES = [".git", ".venv", "runs", "docs", "tests", "**/__pycache__", "*.egg-info",
+                    ".mypy_cache", ".pytest_cache", ".ruff_cache"]
+
+
+def cluster_runtime_env() -> dict[str, Any]:
+    """What the workers of a Ray cluster need from this machine: in a checkout, the checkout
+    itself (Ray's `working_dir`: the code, and relative model folders such as
+    models/testbed/testbed-llama resolve there too); for an installed package, its two packages
+    (`py_modules`; the model folder must then be a hub id or a path the workers share)."""
+    import calibration
+    import models
+
+    root = Path(calibration.__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return {"working_dir": str(root), "excludes": CLUSTER_EXCLUDES}
+    return {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (calibration, models)],
+            "excludes": CLUSTER_EXCLUDES}
+
+
 class RayExecutor:
-    """One Ray remote task per run; a local Ray (num_cpus) unless `address` names a cluster."""
+    """One Ray remote task per run; a local Ray (num_cpus) unless `address` names a cluster,
+    whose workers get this project's code through `cluster_runtime_env`."""
 
     def __init__(
         self, address: str | None = None, num_cpus: int = 2, measure: MeasureFn | None = None,
@@ -47,7 +69,9 @@ class RayExecutor:
         self._ray = ray
         self._started = not ray.is_initialized()
         if self._started:
-            kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": num_cpus}
+            kwargs: dict[str, Any] = (
+                {"address": address, "runtime_env": cluster_runtime_env()} if address
+                else {"num_cpus": num_cpus})
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         self._task = ray.remote(num_cpus=1, max_retries=0)(run_one)
         self.measure = measure

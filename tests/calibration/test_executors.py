@@ -58,3 +58,49 @@ def test_ray_runs_one_remote_task_per_run(tmp_path):
     import os
 
     assert all(m.versions["pid"] != str(os.getpid()) for _, m in rows)
+
+
+def test_a_ray_cluster_gets_the_code_and_relative_model_folders(tmp_path, monkeypatch):
+    """A real Ray head (`ray start`, as on a cluster), joined by address: the workers import
+    this project from the shipped working_dir, where the testbed's relative paths resolve."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ray_bin = Path(sys.executable).with_name("ray")
+    if not ray_bin.exists():
+        ray_bin = Path(shutil.which("ray") or "ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    head = [str(ray_bin), "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+            "--num-cpus=1", "--include-dashboard=false", "--disable-usage-stats"]
+    # a throwaway cluster on this machine: no token (Ray 2.60 otherwise makes one per head)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    subprocess.run(head, check=True, capture_output=True, cwd=tmp_path, timeout=120)
+
+    def measure(model_dir, key):
+        import os
+
+        import calibration
+
+        return Measurement(peak_bytes=1, versions={
+            "cwd": os.getcwd(), "code": calibration.__file__,
+            "model": str(os.path.isfile(os.path.join(model_dir, "config.json")))})
+
+    try:
+        ex = RayExecutor(address=f"127.0.0.1:{port}", measure=measure)
+        try:
+            new = sweep(Store("sqlite://"), ex, "models/testbed/testbed-llama", keys(1))
+        finally:
+            ex.close()
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, timeout=120)
+    (_, m), = new
+    assert m.status == "ok", m.error
+    here = Path(__file__).resolve().parents[2]
+    assert Path(m.versions["cwd"]).resolve() != here  # a copy, as a remote node would have
+    assert Path(m.versions["code"]).resolve().is_relative_to(Path(m.versions["cwd"]).resolve())
+    assert m.versions["model"] == "True"
