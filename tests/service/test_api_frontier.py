@@ -159,3 +159,23 @@ def test_a_16bit_model_that_changes_beyond_the_calibration_is_warned_of(settings
     assert any("16-bit model itself changes" in w and f"at {2 * top} tokens" in w
                for w in beyond["warnings"])
     assert not any("16-bit model itself" in w for w in inside["warnings"])
+
+
+def test_a_kl_answer_says_it_does_not_see_the_weights(client, settings):
+    """KL is measured against the same weights: a KL frontier must say AWQ is not in it."""
+    from models.artifact import artifact_path, load_artifact, write_json_atomic
+
+    path = artifact_path(settings.artifact_dir, CALIBRATED)
+    art = load_artifact(path)
+    em = art.accuracy["passkey"]["exact_match"]
+    art.accuracy["passkey"]["kl"] = em.model_copy(update={
+        "metric": "kl", "kind": "loss", "floor": 0.01, "link_x": None, "link_y": None,
+        "extra_coef": None, "interval_bins": None, "samples": None,
+        "baseline": {L: 0.0 for L in em.baseline}})
+    write_json_atomic(path, art)
+    assert client.post("/v1/admin/reload", headers={"authorization": "Bearer test-admin-token"}
+                       ).status_code == 200
+    kl = frontier(client, model=CALIBRATED, context_tokens=1024, metric="kl")
+    em_answer = frontier(client, model=CALIBRATED, context_tokens=1024)
+    assert any("not the weights'" in w for w in kl["warnings"])
+    assert not any("not the weights'" in w for w in em_answer["warnings"])
