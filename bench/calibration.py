@@ -66,6 +66,8 @@ def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int])
     anchors = sorted({k.context_tokens for k, _ in runs if k.context_tokens > calibrated})
     say(f"accuracy: quantized runs ≤ {calibrated} tok, 16-bit anchors at {anchors or 'none'}; "
         f"n = {camp.n} prompts a run; {n_held} held-out configurations")
+    # Runs' KL is against their own weights, so these fits leave the 4-bit weights' own KL out
+    # (the shipped artifacts add it: `python -m bench.awq_kl` checks that the two add up)
     fits = {task: fit_accuracy(runs, table, task) for task in camp.tasks}
     for task in camp.tasks:
         for metric, fit in fits[task].items():

@@ -106,6 +106,31 @@ class Campaign:
                 for c in done for L in self.memory_contexts]
         sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
 
+    def weights_kl(self) -> list[tuple[str, str, int, float]]:
+        """What 4-bit weights alone do to the answers (KL vs the 16-bit weights, both with a
+        16-bit cache), for every 4-bit weights id run so far, every task, at every calibrated
+        and anchor length, on the runs' own prompts. Runs' `kl` is measured against their own
+        weights; the accuracy model adds this to it. Measured once, then read from the store."""
+        from calibration.harness import weights_kl
+        from calibration.measurement import MAX_NEW_TOKENS, weights_folder
+
+        have = self.store.weights_kl(self.name, self.device)
+        ids = sorted({c.weights.id for c in (parse_config(k.config) for k, _ in
+                      self.store.runs(self.name, "ok", self.device)) if c.weights.bits == 4})
+        out = []
+        for w in ids:
+            folder = weights_folder(str(self.model_dir), parse_config(f"{w}-k16v16-cfull"))
+            for L in sorted({*self.contexts, *self.anchor_contexts}):
+                for task in self.tasks:
+                    if (w, task, L, self.seed, self.n) in have:
+                        continue
+                    kl = weights_kl(folder, self.model_dir, task, L, self.n, self.seed,
+                                    MAX_NEW_TOKENS, self.device)
+                    self.store.save_weights_kl(self.name, self.device, w, task, L, self.seed,
+                                               self.n, kl)
+                    out.append((w, task, L, kl))
+        return out
+
     def exhaustive(self) -> list[Candidate]:
         cands = exhaustive(self.pool(), self.contexts)
         self.run(cands)

@@ -111,6 +111,9 @@ def calibrate(
             camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)
         finally:
             ex.close()
+        if n > 0:  # AWQ's own KL, which the runs' KL (vs their own weights) leaves out
+            for w, t, L, kl in camp.weights_kl():
+                console.print(f"{w} weights alone: KL {kl:.4f} vs 16-bit ({t}, {L} tokens)")
     runs = store.runs(camp.name, None, device)
     console.print(f"{camp.name}: {len(runs)} runs stored "
                   f"({sum(m.status != 'ok' for _, m in runs)} failed) in {store.url}")

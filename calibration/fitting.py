@@ -218,8 +218,10 @@ LOSS_FLOORS = {"kl": (0.01, 0.03, 0.1), "answer_nll": (1e-3, 1e-2, 3e-2, 1e-1),
 
 
 def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
-                 metrics: dict[str, str] = METRICS) -> dict[str, MetricFit]:
-    """One MetricFit per metric for `task` over its accuracy runs (n ≥ MIN_N)."""
+                 metrics: dict[str, str] = METRICS,
+                 weights_kl: dict[int, float] | None = None) -> dict[str, MetricFit]:
+    """One MetricFit per metric for `task` over its accuracy runs (n ≥ MIN_N). `weights_kl`
+    (context → KL of the 4-bit weights alone) goes with the KL fit: runs' KL leaves it out."""
     rows = [(k, m) for k, m in runs if k.task == task and k.n >= MIN_N]
     out = {}
     for metric, kind in metrics.items():
@@ -236,7 +238,20 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
             kv_error, guide=guide, loss_floor=LOSS_FLOORS.get(metric, 1e-5),
             samples=int(np.median([k.n for k, _ in have])) if kind == "accuracy" else None,
         )
+    if weights_kl and "kl" in out:
+        out["kl"] = out["kl"].model_copy(update={"weights_kl": dict(sorted(weights_kl.items()))})
     return out
+
+
+def weights_kl_table(store: Store, model: str, device: str, task: str
+                     ) -> dict[int, float] | None:
+    """Context → KL of the shipped 4-bit weights (AWQ, group 128) alone on `task`, averaged
+    over the prompt sets measured; None when none was (`Campaign.weights_kl`)."""
+    by_len: dict[int, list[float]] = {}
+    for (w, t, L, _, _), kl in store.weights_kl(model, device).items():
+        if w == "w4" and t == task:
+            by_len.setdefault(L, []).append(kl)
+    return {L: float(np.mean(v)) for L, v in sorted(by_len.items())} or None
 
 
 def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu",
@@ -253,7 +268,8 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
         raise ValueError(f"no K/V error table for {model!r} on {device}; run calibrate first")
     memory = fit_memory(spec, runs, max_memory_context)
     tasks = sorted({k.task for k, _ in runs})
-    accuracy = {t: fits for t in tasks if (fits := fit_accuracy(runs, kv_error, t))}
+    accuracy = {t: fits for t in tasks if (fits := fit_accuracy(
+        runs, kv_error, t, weights_kl=weights_kl_table(store, model, device, t)))}
     contexts = sorted({k.context_tokens for k, _ in runs  # 16-bit anchors are not calibration
                        if k.n >= MIN_N and k.config != BASELINE.id}) or sorted(
         {k.context_tokens for k, _ in runs if k.n >= MIN_N})

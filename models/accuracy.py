@@ -523,6 +523,9 @@ def predict(
     # an accuracy's target is its drop: the lower bound is the larger drop
     low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
     mean, lower, upper = (_from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))
+    if fit.weights_kl:  # the KL the 4-bit weights add to the cache's own (a measured table)
+        awq = d.w4 * baseline_at(fit.weights_kl, tokens.astype(np.int64))
+        mean, lower, upper = mean + awq, lower + awq, upper + awq
     return Prediction(mean, lower, upper, bool(outside.any()), outside)
 
 

@@ -96,6 +96,10 @@ class MetricFit(_Strict):
     samples: int | None = Field(default=None, gt=0)
     widening: float = Field(default=EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
                             "doubling of the context beyond the calibrated range (measured)")
+    # KL only: what 4-bit weights alone do (KL vs the 16-bit weights, both with a 16-bit cache)
+    # per context, measured. Runs' KL is against their own weights; the two add (measured:
+    # bench/awq_kl.py), so 4-bit rows are predicted with this added.
+    weights_kl: dict[int, float] | None = None
 
 
 class Artifact(_Strict):

@@ -23,7 +23,8 @@ from service.schemas.common import ConfigPoint, Interval, MemoryBreakdown
 F64 = NDArray[np.float64]
 SHOWN_DECIMALS = 6  # point clouds show accuracy and GiB to this many decimals
 # The harness measures KL against the configuration's own weights with a 16-bit cache
-# (calibration.harness.evaluate), so it does not see AWQ.
+# (calibration.harness.evaluate): an artifact without the weights' own KL (MetricFit.weights_kl)
+# does not see AWQ.
 KV_ONLY_METRIC = "kl"
 I64 = NDArray[np.int64]
 T = TypeVar("T")
@@ -196,7 +197,8 @@ def warnings(ev: Evaluation) -> list[str]:
         shift = baseline_shift(cal.artifact.accuracy.get(ev.accuracy.fit.task, {}), ctx)
         if shift:
             out.append(shift)
-    if ev.accuracy is not None and ev.accuracy.fit.metric == KV_ONLY_METRIC:
+    if (ev.accuracy is not None and ev.accuracy.fit.metric == KV_ONLY_METRIC
+            and not ev.accuracy.fit.weights_kl):
         out.append("kl is measured against the same weights with a 16-bit cache: on 4-bit (AWQ) "
                    "configurations it holds the KV cache's damage, not the weights'; compare "
                    "weights by exact_match or answer_nll")

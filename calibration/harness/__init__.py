@@ -3,7 +3,7 @@
 Public: `evaluate`, `evaluate_many`, `EvalResult`, `wilson_interval`.
 """
 
-from calibration.harness.evaluate import EvalResult, evaluate, evaluate_many
+from calibration.harness.evaluate import EvalResult, evaluate, evaluate_many, weights_kl
 from calibration.harness.stats import wilson_interval
 
-__all__ = ["EvalResult", "evaluate", "evaluate_many", "wilson_interval"]
+__all__ = ["EvalResult", "evaluate", "evaluate_many", "weights_kl", "wilson_interval"]

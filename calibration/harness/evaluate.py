@@ -163,3 +163,31 @@ def evaluate(
     per layer and key outlier ratio of one configuration on n seeded samples of `task`."""
     return evaluate_many(model_dir, [config], task, context_tokens, n, seed, max_new_tokens,
                          device)[0]
+
+
+def weights_kl(
+    model_dir: str | Path, reference_dir: str | Path, task: str | Task, context_tokens: int,
+    n: int, seed: int, max_new_tokens: int = 12, device: str = "cpu",
+) -> float:
+    """Mean KL(p_reference ‖ p_model) in nats over question + answer positions, both with a
+    16-bit cache, on the same n seeded samples: what the weights alone (AWQ) do to the answers.
+
+    `evaluate` measures every configuration against its own weights with a 16-bit cache, so its
+    KL holds the KV cache's damage; this is the rest (the two add: `bench/awq_kl.py`)."""
+    the_task = _task(task)
+    model, reference = load_model(Path(model_dir), device), load_model(Path(reference_dir), device)
+    tok = AutoTokenizer.from_pretrained(reference_dir)
+    layers = int(reference.config.num_hidden_layers)
+    kls = []
+    for sample in the_task.generate(tok, context_tokens, n, seed):
+        ctx = torch.tensor([tok(sample.context)["input_ids"]])
+        q_ids = torch.tensor([tok(sample.question, add_special_tokens=False)["input_ids"]])
+        a_ids = torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]])
+        logits = []
+        for m in (reference, model):
+            cache = QuantizedKVCache(KVScheme(), layers)
+            prefill(m, ctx, cache, None)
+            logits.append(_answer_pass(m, cache, q_ids, a_ids, max_new_tokens,
+                                       tok.eos_token_id).logits)
+        kls.append(float(kl_and_agreement(logits[0], logits[1])[0].mean()))
+    return max(sum(kls) / len(kls), 0.0) if kls else float("nan")

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calibration.settings import database_url
 from calibration.store.records import Measurement, RunKey
-from calibration.store.tables import ArtifactRow, Base, KVErrorRow, ModelRow, RunRow, ValidationRow
+from calibration.store.tables import (
+    ArtifactRow,
+    Base,
+    KVErrorRow,
+    ModelRow,
+    RunRow,
+    ValidationRow,
+    WeightsKLRow,
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -147,6 +155,25 @@ class Store:
         with self.session() as s:
             q = select(KVErrorRow).where(KVErrorRow.model == model, KVErrorRow.device == device)
             return {r.side: r.error for r in s.scalars(q).all()}
+
+    def save_weights_kl(self, model: str, device: str, weights: str, task: str,
+                        context_tokens: int, seed: int, n: int, kl: float) -> None:
+        """Record (or replace) one measured weights KL (`tables.WeightsKLRow`)."""
+        key = dict(model=model, device=device, weights=weights, task=task,
+                   context_tokens=context_tokens, seed=seed, n=n)
+        with self.session() as s:
+            s.execute(delete(WeightsKLRow).filter_by(**key))
+            s.add(WeightsKLRow(**key, kl=float(kl)))
+            s.commit()
+
+    def weights_kl(self, model: str, device: str = "cpu"
+                   ) -> dict[tuple[str, str, int, int, int], float]:
+        """(weights, task, context_tokens, seed, n) → KL of those weights vs the 16-bit ones."""
+        with self.session() as s:
+            q = select(WeightsKLRow).where(WeightsKLRow.model == model,
+                                           WeightsKLRow.device == device)
+            return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl
+                    for r in s.scalars(q).all()}
 
     # ---- artifacts and reports -------------------------------------------------------------
 

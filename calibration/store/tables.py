@@ -101,3 +101,24 @@ class KVErrorRow(Base):
     side: Mapped[str] = mapped_column(String(32))
     error: Mapped[float]
     created: Mapped[datetime] = mapped_column(default=_now)
+
+
+class WeightsKLRow(Base):
+    """What quantized weights alone do to the answers: KL vs the 16-bit weights, both with a
+    16-bit cache, on one prompt set (`calibration.harness.weights_kl`). Runs' `kl` is measured
+    against their own weights, so the two add up to the KL vs the 16-bit model."""
+
+    __tablename__ = "weights_kl"
+    __table_args__ = (UniqueConstraint("model", "device", "weights", "task", "context_tokens",
+                                       "seed", "n", name="weights_kl_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    device: Mapped[str] = mapped_column(String(16))
+    weights: Mapped[str] = mapped_column(String(16))
+    task: Mapped[str] = mapped_column(String(64))
+    context_tokens: Mapped[int]
+    seed: Mapped[int]
+    n: Mapped[int]
+    kl: Mapped[float]
+    created: Mapped[datetime] = mapped_column(default=_now)

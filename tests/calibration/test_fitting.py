@@ -126,8 +126,13 @@ def test_artifact_from_the_store_round_trips(tmp_path, tiny_model_dir):
             err = sum(table.get(side_key(s, c.kv), 0.0) for s in "kv")
             store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
                 peak_bytes=int(p), exact_match=1 - err, answer_nll=0.1 + err, kl=err ** 2))
+    for L, kl in ((128, 0.05), (256, 0.07)):  # the 4-bit weights' own KL, and another id's
+        store.save_weights_kl(name, "cpu", "w4", "passkey", L, 0, 8, kl)
+        store.save_weights_kl(name, "cpu", "w4g64", "passkey", L, 0, 8, 9.0)
     art = build_artifact(store, name, tiny_model_dir)
     assert set(art.accuracy["passkey"]) == {"exact_match", "answer_nll", "kl"}
+    assert art.accuracy["passkey"]["kl"].weights_kl == {128: 0.05, 256: 0.07}
+    assert art.accuracy["passkey"]["answer_nll"].weights_kl is None
     assert art.calibrated_contexts == [128, 256] and art.memory.n_runs == 2 * len(configs)
     path = write_json_atomic(tmp_path / f"{name}.json", art)
     assert load_artifact(path) == art
@@ -171,6 +176,10 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
     fit = art.accuracy["passkey"]["exact_match"]
     assert 256 in fit.baseline and fit.contexts == [96, 128] and fit.samples == 4
     assert any("." in k for k in art.memory.coefficients)  # fitted phase by phase
+    if any(k.config.startswith("w4") for k, _ in runs):  # the 4-bit weights' own KL, measured
+        wkl = Store(db).weights_kl(tiny_model_dir.name)
+        assert {(w, L) for w, _, L, _, _ in wkl} == {("w4", L) for L in (96, 128, 256)}
+        assert set(art.accuracy["passkey"]["kl"].weights_kl or {}) == {96, 128, 256}
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -233,3 +233,20 @@ def test_a_loss_measured_a_little_below_the_16bit_one_is_inside_the_interval(dat
     without = fit_metric("t", "nll", "loss", configs, ctx, nll, table, loss_floor=1e-9)
     wide = predict(without, design([configs[i] for i in w4], table), ctx[w4])
     assert np.median(wide.upper - wide.lower) > 10 * np.median(pred.upper - pred.lower)
+
+
+def test_the_weights_own_kl_is_added_to_4bit_rows_only(data):
+    """Runs' KL is against their own weights: the measured KL of the 4-bit weights alone is
+    added to 4-bit rows (interpolated in log2 of the context), 16-bit rows keep theirs."""
+    table, configs, ctx, kl, _, _ = data
+    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=0.01, widen=False)
+    with_awq = fit.model_copy(update={"weights_kl": {256: 0.1, 1024: 0.3}})
+    kv = KVScheme(4, 4, "token", None, False, 0)
+    rows = [Config(Weights(16), kv, 256), Config(Weights(4, 128), kv, 256),
+            Config(Weights(4, 128), KVScheme(), None)]
+    d = design(rows, table)
+    base, awq = predict(fit, d, 512), predict(with_awq, d, 512)
+    assert awq.mean[0] == pytest.approx(base.mean[0])
+    assert awq.mean[1] - base.mean[1] == pytest.approx(0.2)  # halfway from 256 to 1024
+    assert awq.lower[1] - base.lower[1] == pytest.approx(0.2)
+    assert awq.mean[2] - base.mean[2] == pytest.approx(0.2)  # 4-bit weights, 16-bit cache

@@ -161,8 +161,9 @@ def test_a_16bit_model_that_changes_beyond_the_calibration_is_warned_of(settings
     assert not any("16-bit model itself" in w for w in inside["warnings"])
 
 
-def test_a_kl_answer_says_it_does_not_see_the_weights(client, settings):
-    """KL is measured against the same weights: a KL frontier must say AWQ is not in it."""
+def test_a_kl_answer_says_when_it_does_not_see_the_weights(client, settings):
+    """Runs' KL is measured against their own weights: without the 4-bit weights' own KL in
+    the artifact, a KL frontier must say AWQ is not in it."""
     from models.artifact import artifact_path, load_artifact, write_json_atomic
 
     path = artifact_path(settings.artifact_dir, CALIBRATED)
@@ -179,3 +180,12 @@ def test_a_kl_answer_says_it_does_not_see_the_weights(client, settings):
     em_answer = frontier(client, model=CALIBRATED, context_tokens=1024)
     assert any("not the weights'" in w for w in kl["warnings"])
     assert not any("not the weights'" in w for w in em_answer["warnings"])
+    # an artifact with the weights' own KL measured adds it, and needs no warning
+    art.accuracy["passkey"]["kl"] = art.accuracy["passkey"]["kl"].model_copy(
+        update={"weights_kl": {512: 0.1, 2048: 0.2}})
+    write_json_atomic(path, art)
+    assert client.post("/v1/admin/reload", headers={"authorization": "Bearer test-admin-token"}
+                       ).status_code == 200
+    added = frontier(client, model=CALIBRATED, context_tokens=1024, metric="kl")
+    assert not any("not the weights'" in w for w in added["warnings"])
+    assert added["baseline"]["accuracy"]["mean"] == pytest.approx(0.0, abs=1e-6)

@@ -67,3 +67,26 @@ def test_refusals(folder: Path) -> None:
         evaluate(folder, parse_config("w16-k16v16-cfull"), "nope", 300, 1, seed=0)
     with pytest.raises(ValueError, match="asks for w4"):
         evaluate(folder, parse_config("w4-k16v16-cfull"), "passkey", 300, 1, seed=0)
+
+
+def test_weights_kl_is_zero_against_itself_and_grows_with_the_weights_change(
+        folder: Path, tmp_path: Path) -> None:
+    import torch
+
+    from calibration.harness import weights_kl
+    from calibration.testbed.tokenizer import build_tokenizer
+
+    assert weights_kl(folder, folder, "passkey", 300, 2, seed=0) == pytest.approx(0.0, abs=1e-9)
+    kls = []
+    for scale in (0.02, 0.2):
+        tok = build_tokenizer()
+        model = tiny_model("llama", vocab_size=len(tok))
+        with torch.no_grad():  # the same weights, perturbed: a stand-in for quantized ones
+            gen = torch.Generator().manual_seed(1)
+            for p in model.parameters():
+                p.add_(scale * p.float().std() * torch.randn(p.shape, generator=gen).to(p.dtype))
+        out = tmp_path / f"noisy{scale}"
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+        kls.append(weights_kl(out, folder, "passkey", 300, 2, seed=0))
+    assert 0 < kls[0] < kls[1]

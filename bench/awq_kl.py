@@ -1,0 +1,88 @@
+"""Does the KL of a 4-bit-weights configuration split into the weights' own and the cache's own?
+
+The harness measures a configuration's KL against its own weights with a 16-bit cache; the
+accuracy model adds the weights' own KL (vs the 16-bit weights, measured once per length and
+task) to predict the KL vs the 16-bit model. This measures all three on the same prompts:
+`python -m bench.awq_kl --model models/testbed/testbed-llama`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+import numpy as np
+
+CONFIGS = ("w4-k16v16-cfull", "w4-k8v8-block32-ks-r0-cfull", "w4-k4v4-token-r0-cfull",
+           "w4-k4v16-channel-ks-r0-cfull", "w4-k2v4-block64-r0-cfull", "w4-k2v16-tensor-r0-cfull")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    from calibration.engine.driver import prefill
+    from calibration.engine.loading import load_model
+    from calibration.harness.evaluate import _answer_pass
+    from calibration.harness.stats import kl_and_agreement
+    from calibration.kvcache import QuantizedKVCache
+    from calibration.measurement import MAX_NEW_TOKENS, weights_folder
+    from calibration.tasks import TASKS
+    from models.space import KVScheme, parse_config
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default="models/testbed/testbed-llama")
+    p.add_argument("--runs", default="passkey:512,kv_retrieval:512,passkey:1024",
+                   help="task:context pairs")
+    p.add_argument("--n", type=int, default=32, help="prompts per pair")
+    p.add_argument("--configs", default=",".join(CONFIGS), help="4-bit configurations, cfull")
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    configs = [parse_config(c) for c in a.configs.split(",")]
+    if any(c.weights.bits != 4 or c.chunk is not None for c in configs):
+        raise SystemExit("--configs: 4-bit weights, unchunked (…-cfull) configurations only")
+    w16 = load_model(a.model, "cpu")
+    w4 = load_model(str(weights_folder(a.model, configs[0])), "cpu")
+    tok = AutoTokenizer.from_pretrained(a.model)
+    layers = int(w16.config.num_hidden_layers)
+    gaps = []
+    for pair in a.runs.split(","):
+        task, length = pair.split(":")
+        own: dict[str, list[float]] = {c.id: [] for c in configs}
+        total: dict[str, list[float]] = {c.id: [] for c in configs}
+        alone: list[float] = []
+        for s in TASKS[task].generate(tok, int(length), a.n, 0):
+            ctx = torch.tensor([tok(s.context)["input_ids"]])
+            q = torch.tensor([tok(s.question, add_special_tokens=False)["input_ids"]])
+            ans = torch.tensor([tok(" " + s.answer, add_special_tokens=False)["input_ids"]])
+            refs, caches = [], []
+            for m in (w16, w4):
+                cache = QuantizedKVCache(KVScheme(), layers)
+                prefill(m, ctx, cache, None)
+                caches.append(cache)
+                refs.append(_answer_pass(m, copy.deepcopy(cache), q, ans, MAX_NEW_TOKENS,
+                                         tok.eos_token_id).logits)
+            alone.append(float(kl_and_agreement(refs[0], refs[1])[0].mean()))
+            for c in configs:
+                if c.kv.smooth_keys:  # smoothed prefills attend to k − μ: run for real
+                    cache = QuantizedKVCache(c.kv, layers)
+                    prefill(w4, ctx, cache, None)
+                else:
+                    cache = caches[1].quantized_copy(c.kv)
+                out = _answer_pass(w4, cache, q, ans, MAX_NEW_TOKENS, tok.eos_token_id).logits
+                own[c.id].append(float(kl_and_agreement(refs[1], out)[0].mean()))
+                total[c.id].append(float(kl_and_agreement(refs[0], out)[0].mean()))
+        awq = float(np.mean(alone))
+        print(f"{task} at {length} tokens, {a.n} prompts: the 4-bit weights alone, KL {awq:.4f}")
+        for c in configs:
+            o, t = float(np.mean(own[c.id])), float(np.mean(total[c.id]))
+            gap = (o + awq) / t - 1 if t > 0 else 0.0
+            gaps.append(abs(gap))
+            print(f"  {c.id:32s} vs own weights {o:.4f}  vs 16-bit {t:.4f}  sum {o + awq:.4f}"
+                  f"  ({100 * gap:+.1f}%)", flush=True)
+    print(f"sum vs measured, |relative gap|: median {100 * np.median(gaps):.1f}%, max "
+          f"{100 * np.max(gaps):.1f}% over {len(gaps)} (configuration, task, length)")
+
+
+if __name__ == "__main__":
+    main()
