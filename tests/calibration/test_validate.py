@@ -95,3 +95,28 @@ def test_cli_validate_bad_input_is_one_line_exit_2(artifact, tiny_model_dir, mon
     monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(artifact[1]))
     r = CliRunner().invoke(app, ["validate", "--model", str(tiny_model_dir), *args])
     assert r.exit_code == 2 and needle in r.stderr
+
+
+def test_validating_kl_adds_the_4bit_weights_own_kl_measured_on_the_validation_prompts(
+        artifact, tiny_model_dir, tmp_path):
+    """The artifact's KL of a 4-bit row includes the weights' own; a run's KL does not, so the
+    measured side gets the weights' KL on the same validation prompts (real AWQ, real runs)."""
+    from calibration.executors import LocalExecutor
+    from calibration.validate import HELD_OUT_SEED, validate
+
+    art, _ = artifact
+    fit = art.accuracy["passkey"]["kl"]
+    art = art.model_copy(deep=True)
+    art.accuracy["passkey"]["kl"] = fit.model_copy(update={"weights_kl": {128: 0.5, 256: 0.5}})
+    store = Store(str(tmp_path / "v.db"))
+    report = validate(art, tiny_model_dir, store, LocalExecutor(), 128, "passkey", "kl", n=2,
+                      points=12)
+    runs = dict(store.runs(art.model))
+    four = [p for p in report.points if p.config.startswith("w4")]
+    assert four and any(not p.config.startswith("w4") for p in report.points)
+    own = store.weights_kl(art.model)[("w4", "passkey", 128, HELD_OUT_SEED, 2)]
+    assert own > 0
+    for p in report.points:
+        run = runs[RunKey(art.model, p.config, 128, "passkey", HELD_OUT_SEED, 2)]
+        added = own if p.config.startswith("w4") else 0.0
+        assert p.measured_accuracy == pytest.approx(run.kl + added)
