@@ -110,25 +110,19 @@ class Campaign:
         """What 4-bit weights alone do to the answers (KL vs the 16-bit weights, both with a
         16-bit cache), for every 4-bit weights id run so far, every task, at every calibrated
         and anchor length, on the runs' own prompts. Runs' `kl` is measured against their own
-        weights; the accuracy model adds this to it. Measured once, then read from the store."""
-        from calibration.harness import weights_kl
-        from calibration.measurement import MAX_NEW_TOKENS, weights_folder
+        weights; the accuracy model adds this to it. Returns what was measured now."""
+        from calibration.weights_kl import stored_weights_kl
 
-        have = self.store.weights_kl(self.name, self.device)
         ids = sorted({c.weights.id for c in (parse_config(k.config) for k, _ in
                       self.store.runs(self.name, "ok", self.device)) if c.weights.bits == 4})
         out = []
         for w in ids:
-            folder = weights_folder(str(self.model_dir), parse_config(f"{w}-k16v16-cfull"))
             for L in sorted({*self.contexts, *self.anchor_contexts}):
                 for task in self.tasks:
-                    if (w, task, L, self.seed, self.n) in have:
-                        continue
-                    kl = weights_kl(folder, self.model_dir, task, L, self.n, self.seed,
-                                    MAX_NEW_TOKENS, self.device)
-                    self.store.save_weights_kl(self.name, self.device, w, task, L, self.seed,
-                                               self.n, kl)
-                    out.append((w, task, L, kl))
+                    kl, new = stored_weights_kl(self.store, self.name, self.model_dir, w, task,
+                                                L, self.seed, self.n, self.device)
+                    if new:
+                        out.append((w, task, L, kl))
         return out
 
     def exhaustive(self) -> list[Candidate]:

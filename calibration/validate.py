@@ -14,6 +14,7 @@ import numpy as np
 from calibration.executors import Executor
 from calibration.store import RunKey, Store
 from calibration.store.records import VALIDATION_SEED
+from calibration.weights_kl import stored_weights_kl
 from models.accuracy import design, metric_fit, predict, side_key
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
@@ -76,29 +77,14 @@ def validate(
         m = done[key]
         value = getattr(m, metric) if m.status == "ok" else None
         if value is not None and adds_weights and config.weights.bits == 4:
-            value += _weights_kl(store, artifact.model, model_dir, config, key, device)
+            value += stored_weights_kl(store, artifact.model, model_dir, config.weights.id,
+                                       task, context_tokens, key.seed, key.n, device)[0]
         pts.append(ValidationPoint(
             config=config.id, predicted_peak_bytes=peak, measured_peak_bytes=m.peak_bytes,
             predicted_accuracy=mean, accuracy_lower=lo, accuracy_upper=hi,
             measured_accuracy=value, status=m.status, error=m.error,
         ))
     return summarize(artifact.model, task, metric, context_tokens, budget_bytes, pts)
-
-
-def _weights_kl(store: Store, model: str, model_dir: Path, config: Config, key: RunKey,
-                device: str) -> float:
-    """The 4-bit weights' own KL on the validation prompts (measured once, then stored)."""
-    wkey = (config.weights.id, key.task, key.context_tokens, key.seed, key.n)
-    have = store.weights_kl(model, device)
-    if wkey in have:
-        return have[wkey]
-    from calibration.harness import weights_kl
-    from calibration.measurement import MAX_NEW_TOKENS, weights_folder
-
-    kl = weights_kl(weights_folder(str(model_dir), config), model_dir, key.task,
-                    key.context_tokens, key.n, key.seed, MAX_NEW_TOKENS, device)
-    store.save_weights_kl(model, device, *wkey, kl)
-    return kl
 
 
 def summarize(model: str, task: str, metric: str, context_tokens: int, budget_bytes: int | None,
