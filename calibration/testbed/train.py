@@ -191,9 +191,29 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--out", required=True, help="output model folder, e.g. models/testbed/testbed-llama"
     )
+    p.add_argument("--lengths", type=_lengths, default=TrainConfig.lengths,
+                   help="stage-B curriculum, the longest row of each stage, comma-separated "
+                        "(default %(default)s; ending at 2048 keeps 1,024-token runs inside the "
+                        "training lengths: README, acceptance)")
+    p.add_argument("--final-lengths", type=_lengths, default=TrainConfig.final_lengths,
+                   help="lengths of the closing bf16 exact-match table (default %(default)s)")
     args = p.parse_args(argv)
-    report = train(TrainConfig(arch=args.arch, seed=args.seed), args.out)
+    cfg = TrainConfig(arch=args.arch, seed=args.seed, lengths=args.lengths,
+                      final_lengths=args.final_lengths)
+    report = train(cfg, args.out)
     print(json.dumps(report, indent=1, default=str), flush=True)
+
+
+def _lengths(text: str) -> tuple[int, ...]:
+    """Increasing positive token counts, comma-separated (an argparse type)."""
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}"
+                                         ) from None
+    if not values or values[0] <= 0 or list(values) != sorted(set(values)):
+        raise argparse.ArgumentTypeError(f"expected increasing positive lengths, got {text!r}")
+    return values
 
 
 if __name__ == "__main__":

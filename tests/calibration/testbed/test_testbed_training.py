@@ -111,10 +111,20 @@ def test_unknown_arch_lists_allowed() -> None:
         make_config("gpt2", TINY, 10, 0, 1, 2)
 
 
-@pytest.mark.parametrize("max_len", [64, 128, 256, 512, 1024], ids=lambda n: f"L{n}")
+@pytest.mark.parametrize("max_len", [64, 128, 256, 512, 1024, 2048], ids=lambda n: f"L{n}")
 def test_curriculum_rows_fit_every_length(max_len: int) -> None:
     tok = build_tokenizer()
     rng = random.Random(max_len)
     rows = [data.retrieval_row(tok, rng, max_len, tok.bos_token_id) for _ in range(40)]
     assert all(len(ids) <= max(max_len, data.PASSKEY_MIN_TOKENS) for ids, _ in rows)
     assert all(any(mask) for _, mask in rows)
+
+
+@pytest.mark.parametrize("text", ["512,256", "0,64", "a,b", ""], ids=["order", "zero", "text",
+                                                                      "empty"])
+def test_curriculum_lengths_on_the_command_line_are_checked(text: str, capsys) -> None:
+    from calibration.testbed.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--arch", "llama", "--out", "/nonexistent", "--lengths", text])
+    assert exc.value.code == 2 and "--lengths" in capsys.readouterr().err
