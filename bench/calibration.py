@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.held_out import held_out_scores
 from calibration.campaign import Campaign
-from calibration.executors import LocalExecutor, sweep
+from calibration.executors import make_executor, sweep
 from calibration.fitting import METRICS, fit_accuracy, fit_memory
 from calibration.harness.stats import wilson_interval
 from calibration.sampler import pool
@@ -193,19 +193,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--held-out", type=int, default=60)
     p.add_argument("--efficiency-n", type=int, default=8, help="samples per exhaustive run")
     p.add_argument("--frontier-metric", default="exact_match", help="exact_match | kl | answer_nll")
+    p.add_argument("--executor", default="local", help="local | ray (runs on every core)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     a = p.parse_args(argv)
     from pathlib import Path
 
     model_dir = Path(a.model)
     bench = Store(a.bench_db or f"runs/bench-{model_dir.resolve().name}.db")
-    camp = Campaign(Store(a.db), LocalExecutor(), model_dir, [256, 512], a.tasks.split(","), a.n)
+    executor = make_executor(a.executor, a.address)
+    camp = Campaign(Store(a.db), executor, model_dir, [256, 512], a.tasks.split(","), a.n)
     sections = a.sections.split(",")
-    if "memory" in sections:
-        memory(camp, bench, 30, 2048, 512)
-    if "accuracy" in sections:
-        accuracy(camp, bench, a.held_out, [256, 512, 1024])
-    if "efficiency" in sections:
-        efficiency(camp, bench, 512, 0.2, a.frontier_metric, a.efficiency_n)
+    try:
+        if "memory" in sections:
+            memory(camp, bench, 30, 2048, 512)
+        if "accuracy" in sections:
+            accuracy(camp, bench, a.held_out, [256, 512, 1024])
+        if "efficiency" in sections:
+            efficiency(camp, bench, 512, 0.2, a.frontier_metric, a.efficiency_n)
+    finally:
+        executor.close()
 
 
 if __name__ == "__main__":
