@@ -9,7 +9,6 @@ task) to predict the KL vs the 16-bit model. This measures all three on the same
 from __future__ import annotations
 
 import argparse
-import copy
 
 import numpy as np
 
@@ -23,12 +22,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from calibration.engine.driver import prefill
     from calibration.engine.loading import load_model
-    from calibration.harness.evaluate import _answer_pass
+    from calibration.harness.evaluate import _answer_pass, reference_pass, sample_ids
     from calibration.harness.stats import kl_and_agreement
     from calibration.kvcache import QuantizedKVCache
     from calibration.measurement import MAX_NEW_TOKENS, weights_folder
     from calibration.tasks import TASKS
-    from models.space import KVScheme, parse_config
+    from models.space import parse_config
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="models/testbed/testbed-llama")
@@ -52,24 +51,19 @@ def main(argv: list[str] | None = None) -> None:
         total: dict[str, list[float]] = {c.id: [] for c in configs}
         alone: list[float] = []
         for s in TASKS[task].generate(tok, int(length), a.n, 0):
-            ctx = torch.tensor([tok(s.context)["input_ids"]])
-            q = torch.tensor([tok(s.question, add_special_tokens=False)["input_ids"]])
-            ans = torch.tensor([tok(" " + s.answer, add_special_tokens=False)["input_ids"]])
-            refs, caches = [], []
-            for m in (w16, w4):
-                cache = QuantizedKVCache(KVScheme(), layers)
-                prefill(m, ctx, cache, None)
-                caches.append(cache)
-                refs.append(_answer_pass(m, copy.deepcopy(cache), q, ans, MAX_NEW_TOKENS,
-                                         tok.eos_token_id).logits)
+            ids = sample_ids(tok, s)
+            (_, ref16), (cache4, ref4) = (reference_pass(m, ids, MAX_NEW_TOKENS, tok.eos_token_id)
+                                          for m in (w16, w4))
+            refs = [ref16.logits, ref4.logits]
             alone.append(float(kl_and_agreement(refs[0], refs[1])[0].mean()))
             for c in configs:
                 if c.kv.smooth_keys:  # smoothed prefills attend to k − μ: run for real
                     cache = QuantizedKVCache(c.kv, layers)
-                    prefill(w4, ctx, cache, None)
+                    prefill(w4, ids.context, cache, None)
                 else:
-                    cache = caches[1].quantized_copy(c.kv)
-                out = _answer_pass(w4, cache, q, ans, MAX_NEW_TOKENS, tok.eos_token_id).logits
+                    cache = cache4.quantized_copy(c.kv)
+                out = _answer_pass(w4, cache, ids.question, ids.answer, MAX_NEW_TOKENS,
+                                   tok.eos_token_id).logits
                 own[c.id].append(float(kl_and_agreement(refs[1], out)[0].mean()))
                 total[c.id].append(float(kl_and_agreement(refs[0], out)[0].mean()))
         awq = float(np.mean(alone))

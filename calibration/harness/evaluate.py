@@ -68,6 +68,32 @@ def _answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tens
     return _Pass(logits, nll, prediction)
 
 
+@dataclass(frozen=True)
+class SampleIds:
+    """One sample as token ids [1, T]: context, question, answer (with its leading space)."""
+
+    context: Tensor
+    question: Tensor
+    answer: Tensor
+
+
+def sample_ids(tok: Any, sample: Any) -> SampleIds:
+    return SampleIds(
+        torch.tensor([tok(sample.context)["input_ids"]]),
+        torch.tensor([tok(sample.question, add_special_tokens=False)["input_ids"]]),
+        torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]]))
+
+
+def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | None
+                   ) -> tuple[QuantizedKVCache, _Pass]:
+    """The 16-bit-cache reference of a sample: its prefilled context cache (left as it was
+    after the context, for quantized copies) and the answer pass on a copy of it."""
+    cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers))
+    prefill(model, ids.context, cache, None)
+    return cache, _answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
+                               max_new_tokens, eos)
+
+
 def _check_weights(model_dir: Path, configs: list[Config]) -> None:
     quant = json.loads((model_dir / "config.json").read_text()).get("quantization_config") or {}
     folder = (4, int(quant["group_size"])) if quant else (16, None)
@@ -107,14 +133,10 @@ def evaluate_many(
     }
     outliers: list[list[float]] = []
     for sample in samples:
-        ctx = torch.tensor([tok(sample.context)["input_ids"]])
-        q_ids = torch.tensor([tok(sample.question, add_special_tokens=False)["input_ids"]])
-        a_ids = torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]])
-        base_ctx = QuantizedKVCache(KVScheme(), layers)
-        prefill(model, ctx, base_ctx, None)
+        ids = sample_ids(tok, sample)
+        ctx, q_ids, a_ids = ids.context, ids.question, ids.answer
+        base_ctx, base = reference_pass(model, ids, max_new_tokens, tok.eos_token_id)
         outliers.append([outlier_ratio(layer.key_store.recent) for layer in base_ctx.layers])
-        base = _answer_pass(model, copy.deepcopy(base_ctx), q_ids, a_ids, max_new_tokens,
-                            tok.eos_token_id)
         for c in configs:
             if c.chunk is None and not c.kv.smooth_keys:  # bit-identical to a real prefill
                 cache = base_ctx.quantized_copy(c.kv, track_error=True)
@@ -177,17 +199,10 @@ def weights_kl(
     the_task = _task(task)
     model, reference = load_model(Path(model_dir), device), load_model(Path(reference_dir), device)
     tok = AutoTokenizer.from_pretrained(reference_dir)
-    layers = int(reference.config.num_hidden_layers)
     kls = []
     for sample in the_task.generate(tok, context_tokens, n, seed):
-        ctx = torch.tensor([tok(sample.context)["input_ids"]])
-        q_ids = torch.tensor([tok(sample.question, add_special_tokens=False)["input_ids"]])
-        a_ids = torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]])
-        logits = []
-        for m in (reference, model):
-            cache = QuantizedKVCache(KVScheme(), layers)
-            prefill(m, ctx, cache, None)
-            logits.append(_answer_pass(m, cache, q_ids, a_ids, max_new_tokens,
-                                       tok.eos_token_id).logits)
-        kls.append(float(kl_and_agreement(logits[0], logits[1])[0].mean()))
+        ids = sample_ids(tok, sample)
+        ref, out = (reference_pass(m, ids, max_new_tokens, tok.eos_token_id)[1]
+                    for m in (reference, model))
+        kls.append(float(kl_and_agreement(ref.logits, out.logits)[0].mean()))
     return max(sum(kls) / len(kls), 0.0) if kls else float("nan")
