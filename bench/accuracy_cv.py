@@ -18,6 +18,7 @@ from bench.held_out import held_out_scores
 from calibration.fitting import LOSS_FLOORS, METRICS, MIN_N
 from calibration.store import Store
 from calibration.store.records import VALIDATION_SEED
+from models import accuracy
 from models.accuracy import FORMS, design, fit_metric, predict
 from models.space import BASELINE, parse_config
 
@@ -72,7 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--floors", choices=("chosen", "fixed"), default="chosen",
                    help="chosen: the shipped grids, one picked per fit; fixed: the old constants")
     p.add_argument("--extrapolate", action="store_true")
+    p.add_argument("--context-slope", choices=("bounded", "free"), default="bounded",
+                   help="bounded: the shipped lower bound (models.accuracy.CONTEXT_SLOPE_MIN); "
+                        "free: unbounded, as fitted before")
     a = p.parse_args(argv)
+    if a.context_slope == "free":
+        accuracy.CONTEXT_SLOPE_MIN = None
     store = Store(a.db)
     floors = dict(LOSS_FLOORS) if a.floors == "chosen" else dict(FIXED_FLOORS)
     for form in a.forms.split(","):
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
             z = np.array(rs)
             print(f"{form:10s} mean {metric:12s} ratio {z[:, 0].mean():.3f} Spearman "
                   f"{z[:, 1].mean():.3f} coverage {100 * z[:, 2].mean():.1f}%  "
-                  f"({a.floors} floors{', extrapolating' if a.extrapolate else ''})", flush=True)
+                  f"({a.floors} floors, {a.context_slope} context slope"
+                  f"{', extrapolating' if a.extrapolate else ''})", flush=True)
 
 
 if __name__ == "__main__":

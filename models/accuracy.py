@@ -114,8 +114,12 @@ def _from_target(kind: str, baseline: F64, z: F64, floor: float) -> F64:
     return np.asarray(np.maximum(baseline + np.power(10.0, z) - floor, 0.0), dtype=np.float64)
 
 
-def _solve(x: F64, y: F64, n_free: int) -> F64:
+def _solve(x: F64, y: F64, n_free: int, slope_min: float | None = None) -> F64:
+    """Least squares with non-negative weights but for the last n_free (the last of which,
+    when `slope_min` is given, is the context slope and held at or above it)."""
     lower = np.r_[np.zeros(x.shape[1] - n_free), np.full(n_free, -np.inf)]
+    if n_free and slope_min is not None:
+        lower[-1] = slope_min
     # A tiny ridge keeps the hinge weights stable when several features are collinear.
     ridge = 1e-3 * np.eye(x.shape[1])
     ridge[-n_free:, -n_free:] = 0
@@ -135,6 +139,14 @@ def _solve(x: F64, y: F64, n_free: int) -> F64:
 #   predicted k2v16-tensor at KL 2.4 where 5.6 was measured.
 FORMS = ("linear", "log_sum")
 FORM = "log_sum"
+# Lower bound of the context slope (dex of loss per doubling of the context). A longer context
+# never makes a quantized cache help in expectation: every further token is one more quantized
+# key competing in the softmax and one more quantized value in the mix. A free slope reads the
+# ceiling of catastrophic configurations (KL cannot exceed ~ln |vocabulary|) as a decline and
+# extrapolates it: on the 2,048-trained testbed it fitted -0.10 on passkey and predicted 2-bit
+# per-tensor keys at exact match 0.07 / 0.44 / 0.68 at 256 / 512 / 1,024 tokens (measured 0.08 /
+# 0.09 / 0.03). None leaves it free (`python -m bench.accuracy_cv --context-slope free`).
+CONTEXT_SLOPE_MIN: float | None = 0.0
 
 
 def _parts(names: list[str]) -> tuple[list[int], list[int], int, int, int]:
@@ -162,13 +174,15 @@ def _fit_log(x: F64, t: F64, names: list[str], floor: float, form: str) -> F64:
     """Coefficients of `log_loss` for targets t = log10(loss + floor); side weights ≥ 0."""
     n_free = len(FREE_FEATURES)
     if form == "linear":
-        return _solve(x, t, n_free)
+        return _solve(x, t, n_free, CONTEXT_SLOPE_MIN)
     from scipy.optimize import least_squares
 
     k, v, a, i0, s = _parts(names)
     n = len(names) + 1  # the last one: the V part's own intercept
     lower = np.full(n, -np.inf)
     lower[k + v] = 0.0
+    if CONTEXT_SLOPE_MIN is not None:
+        lower[s] = CONTEXT_SLOPE_MIN
     # the context slope is held by the ridge too: one calibrated length cannot fix it (the
     # 16-bit rows, at any length, are exactly the floor), and a free slope then runs away
     free = [a, i0, n - 1]
@@ -183,7 +197,7 @@ def _fit_log(x: F64, t: F64, names: list[str], floor: float, form: str) -> F64:
         p0 = np.full(n, 0.05)
         p0[[k[0], v[0]]] = 0.3
         p0[[a, i0, n - 1]] = start
-        p0[s] = 0.0
+        p0[s] = 0.0 if CONTEXT_SLOPE_MIN is None else CONTEXT_SLOPE_MIN + 1e-3
         sol = least_squares(residuals, p0, bounds=(lower, np.inf), method="trf")
         if best is None or sol.cost < best.cost:
             best = sol

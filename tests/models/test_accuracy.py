@@ -250,3 +250,25 @@ def test_the_weights_own_kl_is_added_to_4bit_rows_only(data):
     assert awq.mean[1] - base.mean[1] == pytest.approx(0.2)  # halfway from 256 to 1024
     assert awq.lower[1] - base.lower[1] == pytest.approx(0.2)
     assert awq.mean[2] - base.mean[2] == pytest.approx(0.2)  # 4-bit weights, 16-bit cache
+
+
+def test_a_longer_context_is_never_predicted_to_undo_damage(data, monkeypatch):
+    """Runs whose loss falls with the context (the ceiling of catastrophic configurations, or
+    noise) fit a negative slope when it is free, which extrapolation then carries on; the
+    shipped bound holds it at ≥ 0, so predictions beyond the calibrated range never improve."""
+    from models import accuracy
+
+    table, configs, ctx, kl, _, _ = data
+    falling = np.where(ctx == 512, kl * 0.5, kl)  # half the loss at twice the length
+    quantized = [c for c in configs if c.kv.k_bits < 16 or c.kv.v_bits < 16]
+    d = design(quantized, table)
+    slope = {}
+    for bound in (None, 0.0):
+        monkeypatch.setattr(accuracy, "CONTEXT_SLOPE_MIN", bound)
+        fit = fit_metric("t", "kl", "loss", configs, ctx, falling, table)
+        slope[bound] = fit.coef[fit.feature_names.index("log2_context")]
+        grows = predict(fit, d, 2048).mean / predict(fit, d, 512).mean
+        if bound is None:
+            assert slope[bound] < -0.05 and np.median(grows) < 0.9
+        else:
+            assert slope[bound] >= 0.0 and (grows >= 1 - 1e-9).all()
