@@ -54,7 +54,7 @@ run: setup
 calibrate-testbed: setup  # ~40 min with two processes on a 2-core machine
 	JOBS=$${JOBS:-2} bash scripts/calibrate_testbed.sh
 
-# Retrain the testbed models from their seeds (~12 min each on one core; weights are committed).
+# Retrain the testbed models from their seeds (~17 min each on one core; weights are committed).
 train-testbed: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch llama --seed 0 --out models/testbed/testbed-llama
 	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch qwen2 --seed 1 --out models/testbed/testbed-qwen2
