@@ -51,7 +51,7 @@ run: setup
 	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
 
 # Calibrate, fit and validate every testbed model (artifacts are committed; ~minutes per model).
-calibrate-testbed: setup  # ~40 min with two processes on a 2-core machine
+calibrate-testbed: setup  # ~70 min for the three with two processes on a 2-core machine
 	JOBS=$${JOBS:-2} bash scripts/calibrate_testbed.sh
 
 # Retrain the testbed models from their seeds (~17 min each on one core; weights are committed).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Calibrate every shipped testbed model, fit its artifact, validate its frontier at 2x the longest
 # calibrated context. Writes models/artifacts/<model>.json and models/artifacts/validations/*.
-# Budget: ~25 min of one CPU core per model; JOBS=2 runs two models at once.
+# Budget: ~35 min of one CPU core per model (measured 34-42 min, the other core busy); JOBS=2
+# runs two models at once.
 # Usage: [JOBS=n] scripts/calibrate_testbed.sh [model ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
