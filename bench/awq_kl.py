@@ -20,11 +20,14 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from calibration.engine.driver import prefill
     from calibration.engine.loading import load_model
-    from calibration.harness.evaluate import _answer_pass, reference_pass, sample_ids
+    from calibration.harness.evaluate import (
+        answer_pass,
+        config_cache,
+        reference_pass,
+        sample_ids,
+    )
     from calibration.harness.stats import kl_and_agreement
-    from calibration.kvcache import QuantizedKVCache
     from calibration.measurement import MAX_NEW_TOKENS, weights_folder
     from calibration.tasks import TASKS
     from models.space import parse_config
@@ -43,7 +46,6 @@ def main(argv: list[str] | None = None) -> None:
     w16 = load_model(a.model, "cpu")
     w4 = load_model(str(weights_folder(a.model, configs[0])), "cpu")
     tok = AutoTokenizer.from_pretrained(a.model)
-    layers = int(w16.config.num_hidden_layers)
     gaps = []
     for pair in a.runs.split(","):
         task, length = pair.split(":")
@@ -57,13 +59,9 @@ def main(argv: list[str] | None = None) -> None:
             refs = [ref16.logits, ref4.logits]
             alone.append(float(kl_and_agreement(refs[0], refs[1])[0].mean()))
             for c in configs:
-                if c.kv.smooth_keys:  # smoothed prefills attend to k − μ: run for real
-                    cache = QuantizedKVCache(c.kv, layers)
-                    prefill(w4, ids.context, cache, None)
-                else:
-                    cache = cache4.quantized_copy(c.kv)
-                out = _answer_pass(w4, cache, ids.question, ids.answer, MAX_NEW_TOKENS,
-                                   tok.eos_token_id).logits
+                cache = config_cache(w4, ids, cache4, c)
+                out = answer_pass(w4, cache, ids.question, ids.answer, MAX_NEW_TOKENS,
+                                  tok.eos_token_id).logits
                 own[c.id].append(float(kl_and_agreement(refs[1], out)[0].mean()))
                 total[c.id].append(float(kl_and_agreement(refs[0], out)[0].mean()))
         awq = float(np.mean(alone))

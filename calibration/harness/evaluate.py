@@ -55,7 +55,7 @@ class _Pass:
     prediction: Tensor  # generated ids [N]
 
 
-def _answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tensor,
+def answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tensor,
                  max_new_tokens: int, eos: int | None) -> _Pass:
     logits_q = forward_tokens(model, q_ids, cache)[0]
     prediction = greedy_decode(model, copy.deepcopy(cache), logits_q[-1:], max_new_tokens, eos)[0]
@@ -90,8 +90,21 @@ def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | N
     after the context, for quantized copies) and the answer pass on a copy of it."""
     cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers))
     prefill(model, ids.context, cache, None)
-    return cache, _answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
+    return cache, answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
                                max_new_tokens, eos)
+
+
+def config_cache(model: Any, ids: SampleIds, reference: QuantizedKVCache, config: Config,
+                 track_error: bool = False) -> QuantizedKVCache:
+    """`config`'s cache of the sample's context: a quantized copy of the 16-bit `reference`
+    where that is bit-identical to a real prefill (unchunked, no key smoothing: smoothed
+    prefills attend to k − μ), else a real prefill."""
+    if config.chunk is None and not config.kv.smooth_keys:
+        return reference.quantized_copy(config.kv, track_error=track_error)
+    layers = int(model.config.num_hidden_layers)
+    cache = QuantizedKVCache(config.kv, layers, track_error=track_error)
+    prefill(model, ids.context, cache, config.chunk)
+    return cache
 
 
 def _check_weights(model_dir: Path, configs: list[Config]) -> None:
@@ -134,20 +147,16 @@ def evaluate_many(
     outliers: list[list[float]] = []
     for sample in samples:
         ids = sample_ids(tok, sample)
-        ctx, q_ids, a_ids = ids.context, ids.question, ids.answer
+        q_ids, a_ids = ids.question, ids.answer
         base_ctx, base = reference_pass(model, ids, max_new_tokens, tok.eos_token_id)
         outliers.append([outlier_ratio(layer.key_store.recent) for layer in base_ctx.layers])
         for c in configs:
-            if c.chunk is None and not c.kv.smooth_keys:  # bit-identical to a real prefill
-                cache = base_ctx.quantized_copy(c.kv, track_error=True)
-            else:
-                cache = QuantizedKVCache(c.kv, layers, track_error=True)
-                prefill(model, ctx, cache, c.chunk)
+            cache = config_cache(model, ids, base_ctx, c, track_error=True)
             a = acc[c.id]
             a["bytes"] = cache.nbytes
             errors = cache.reconstruction_errors()
             reuse = c.kv.is_baseline and c.chunk is None
-            run = base if reuse else _answer_pass(model, cache, q_ids, a_ids, max_new_tokens,
+            run = base if reuse else answer_pass(model, cache, q_ids, a_ids, max_new_tokens,
                                                   tok.eos_token_id)
             kl, agree = kl_and_agreement(base.logits, run.logits)
             text = tok.decode(run.prediction, skip_special_tokens=True)
