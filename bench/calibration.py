@@ -80,9 +80,9 @@ def accuracy(camp: Campaign, bench: Store, n_held: int, contexts: Sequence[int])
                 _report(task, f"{metric} (no anchor)", bare,
                         [f"{2 * calibrated} (2×)", [L for L in contexts if L > calibrated]],
                         held, measured, camp, table)
-    # Accuracy intervals are for a measurement on other prompts than the anchor's (what a user
-    # and `validate` measure: models.accuracy.with_sampling); the held-out runs above share the
-    # anchor's prompts. The same configurations at 2× on a prompt set no fit has seen:
+    # Accuracy intervals are for a measurement on any prompt set (what a user and `validate`
+    # measure: models.accuracy.error_scale); the held-out runs above share the anchor's prompts.
+    # The same configurations at 2× on a prompt set no fit has seen:
     longer = [L for L in contexts if L > calibrated]
     fresh = replace(camp, store=bench, on_result=None, seed=FRESH_SEED)
     fresh.run([(c, L) for L in longer for c in [*held, BASELINE]])

@@ -146,8 +146,9 @@ def fit(
         table.add_column(col)
     for task, fits in art.accuracy.items():
         for metric, f in fits.items():
-            # a loss's half-width is in decades of (loss − 16-bit loss + floor)
-            unit = " dex" if f.kind == "loss" else ""
+            # a loss's half-width is in decades of (loss − 16-bit loss + floor); a sampled
+            # accuracy's in expected errors of a measurement (models.accuracy.error_scale)
+            unit = " dex" if f.kind == "loss" else " σ" if f.samples else ""
             table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae or 0.0:.4f}",
                           f"{f.interval_q:.4f}{unit}", f"{f.floor:g}")
     console.print(table)

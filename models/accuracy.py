@@ -241,18 +241,40 @@ def _binned_q(pred_drop: F64, residuals: F64, coverage: float) -> list[tuple[flo
     return bins
 
 
-def with_sampling(q: F64, accuracy: F64, samples: int, coverage: float) -> F64:
-    """Half-width for an accuracy measured on `samples` prompts: the model's conformal error q
-    combined with the binomial spread of such a measurement, sqrt(q² + (z·√(p(1 − p)/n))²).
+def error_scale(accuracy: F64, samples: int, spread: F64 | float = 0.0) -> F64:
+    """The expected error of a predicted accuracy measured on `samples` prompts:
+    √(p(1 − p)/n + (½/n)² + spread²). The binomial spread of the measurement, floored at half a
+    prompt (a measurement moves by whole prompts; at p = 1 the binomial spread alone is zero),
+    and `spread`, the model's own: how far the prediction moves when stage 1's predicted guide
+    is off by its typical error (`guide_spread`); large where the drop is steep in the guide.
 
-    Calibration runs where the model always answers right (p = 1) show no sampling spread; at a
-    length where even the 16-bit model misses some answers, a measurement moves by whole prompts.
+    Exact-match intervals are normalized conformal: a run's score is its error over this scale,
+    and a half-width is the score's quantile times the scale. The sampling spread is then
+    counted once (the calibration residuals hold it already) and grows where the 16-bit model
+    is less sure of its answers (a longer context), as measured answers do; a steep stretch of
+    the link no longer sets the width of the flat ones.
     """
-    from scipy.stats import norm
-
     p = np.clip(accuracy, 0.0, 1.0)
-    z = float(norm.ppf(0.5 + coverage / 2))
-    return np.asarray(np.sqrt(q**2 + z**2 * p * (1.0 - p) / samples), dtype=np.float64)
+    return np.asarray(np.sqrt(p * (1.0 - p) / samples + (0.5 / samples) ** 2
+                              + np.asarray(spread) ** 2), dtype=np.float64)
+
+
+def _drop_of_guide(z: F64, link_x: Sequence[float], link_y: Sequence[float], extra: F64,
+                   base: F64, samples: int | None) -> F64:
+    """Predicted drop in accuracy from stage 1's log10 guide `z` (plus the `extra` loss)."""
+    loss = np.interp(z, link_x, link_y) + extra
+    if samples:  # the loss is in log-odds: back to a drop in accuracy
+        return np.asarray(base - accuracy_of_logit(logit_accuracy(base, samples) - loss, samples),
+                          dtype=np.float64)
+    return np.asarray(loss, dtype=np.float64)
+
+
+def _model_spread(z: F64, tau: float, link_x: Sequence[float], link_y: Sequence[float],
+                  extra: F64, base: F64, samples: int | None) -> F64:
+    """Half the change of the predicted drop across z ± tau (the link is monotone)."""
+    hi = _drop_of_guide(z + tau, link_x, link_y, extra, base, samples)
+    lo = _drop_of_guide(z - tau, link_x, link_y, extra, base, samples)
+    return np.asarray((hi - lo) / 2, dtype=np.float64)
 
 
 def baseline_at(table: dict[int, float], context_tokens: NDArray[np.int64]) -> F64:
@@ -443,11 +465,6 @@ def _fit_two_stage(
     else:
         target = base - values
 
-    def accuracy(loss: F64, rows: NDArray[np.bool_]) -> F64:
-        if samples:
-            return accuracy_of_logit(logit_accuracy(base[rows], samples) - loss, samples)
-        return np.asarray(base[rows] - loss, dtype=np.float64)
-
     def stages(rows: NDArray[np.bool_]) -> tuple[F64, list[float], list[float], F64]:
         coef = _fit_log(x[rows], g[rows], names, floor, form)
         z = log_loss(x, coef, names, floor, form)
@@ -458,14 +475,24 @@ def _fit_two_stage(
         extra = _solve(x[rows][:, :-n_free], rest, 0)
         return coef, link_x, link_y, extra
 
+    folds = {int(f): stages(fold_of != f) for f in np.unique(fold_of)}
+    z = np.empty(len(values))  # stage 1, cross-fitted
+    for f, (coef, *_) in folds.items():
+        z[fold_of == f] = log_loss(x[fold_of == f], coef, names, floor, form)
+    quantized = (x[:, :-n_free] != 0).any(axis=1)
+    # stage 1's typical error (a robust standard deviation, log10 of the guide)
+    tau = float(1.4826 * np.median(np.abs(g - z)[quantized])) if quantized.any() else 0.0
     pred = np.empty(len(values))
-    for f in np.unique(fold_of):
+    spread = np.zeros(len(values))
+    for f, (_, link_x, link_y, extra) in folds.items():
         test = fold_of == f
-        coef, link_x, link_y, extra = stages(~test)
-        loss = (np.interp(log_loss(x[test], coef, names, floor, form), link_x, link_y)
-                + x[test][:, :-n_free] @ extra)
-        pred[test] = accuracy(loss, test)
+        more = x[test][:, :-n_free] @ extra
+        pred[test] = base[test] - _drop_of_guide(z[test], link_x, link_y, more, base[test],
+                                                 samples)
+        spread[test] = _model_spread(z[test], tau, link_x, link_y, more, base[test], samples)
     residuals = np.abs(values - pred)
+    # with `samples`, conformal scores are errors in units of the expected error
+    scores = residuals / error_scale(pred, samples, spread) if samples else residuals
     coef, link_x, link_y, extra = stages(np.ones(len(values), dtype=bool))
     return MetricFit(
         task=task,
@@ -475,7 +502,7 @@ def _fit_two_stage(
         coef=[float(c) for c in coef],
         knots={"k": KNOTS, "v": KNOTS},
         baseline=baseline,
-        interval_q=_conformal_q(residuals, coverage),
+        interval_q=_conformal_q(scores, coverage),
         coverage=coverage,
         contexts=contexts,
         floor=floor,
@@ -486,8 +513,9 @@ def _fit_two_stage(
         link_x=link_x,
         link_y=link_y,
         extra_coef=[float(c) for c in extra],
-        interval_bins=_binned_q(base - pred, residuals, coverage),
+        interval_bins=_binned_q(base - pred, scores, coverage),
         samples=samples,
+        guide_spread=tau if samples else None,
     )
 
 
@@ -519,21 +547,26 @@ def predict(
     widen = 1.0 + fit.widening * np.maximum(beyond, 0.0)
     outside = beyond > 0
     q = fit.interval_q * widen
+    spread = np.zeros(len(z))
     base = baseline_at(fit.baseline, tokens.astype(np.int64))
     if fit.link_x is not None and fit.link_y is not None:
-        z = np.interp(z, fit.link_x, fit.link_y)  # predicted loss vs 16-bit
-        if fit.extra_coef:  # on the constrained features, which come first
-            z = z + x[:, :len(fit.extra_coef)] @ np.asarray(fit.extra_coef)
-        if fit.samples:  # the loss is in log-odds: back to a drop in accuracy
-            z = base - accuracy_of_logit(logit_accuracy(base, fit.samples) - z, fit.samples)
+        # the extra loss is on the constrained features, which come first
+        more = (x[:, :len(fit.extra_coef)] @ np.asarray(fit.extra_coef) if fit.extra_coef
+                else np.zeros(len(z)))
+        guide_z = z
+        z = _drop_of_guide(guide_z, fit.link_x, fit.link_y, more, base, fit.samples)
         # the 16-bit model loses nothing to itself: its value is the measured baseline
-        z = np.where((d.k_error == 0) & (d.v_error == 0) & (d.w4 == 0), 0.0, z)
+        lossless = (d.k_error == 0) & (d.v_error == 0) & (d.w4 == 0)
+        z = np.where(lossless, 0.0, z)
+        if fit.guide_spread:
+            spread = np.where(lossless, 0.0, _model_spread(
+                guide_z, fit.guide_spread, fit.link_x, fit.link_y, more, base, fit.samples))
         if fit.interval_bins:
             edges = np.array([e for e, _ in fit.interval_bins])
             qs = np.array([q for _, q in fit.interval_bins])
             q = qs[np.minimum(np.searchsorted(edges, z), len(qs) - 1)] * widen
-    if fit.kind == "accuracy" and fit.samples:
-        q = with_sampling(q, base - z, fit.samples, fit.coverage)
+    if fit.kind == "accuracy" and fit.samples:  # normalized scores: back to accuracy units
+        q = q * error_scale(base - z, fit.samples, spread)
     # an accuracy's target is its drop: the lower bound is the larger drop
     low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
     mean, lower, upper = (_from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from models.memory import MemoryCoefficients, coefficient_key_error
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Interval growth per doubling of the context beyond the calibrated range, where a fit cannot
 # measure it (one calibrated context); see models.accuracy._with_widening.
 EXTRAPOLATION_WIDENING = 0.5
@@ -91,9 +91,12 @@ class MetricFit(_Strict):
     extra_coef: list[float] | None = None
     # Mondrian conformal: (upper edge of predicted drop, half-width) per bin, ascending.
     interval_bins: list[tuple[float, float]] | None = None
-    # Prompts per measured run: when set, half-widths add the binomial spread of a measurement
-    # on that many prompts (models.accuracy.with_sampling).
+    # Prompts per measured run: when set, `interval_q` and the bins' half-widths are in units of
+    # the expected error of such a measurement (models.accuracy.error_scale) ...
     samples: int | None = Field(default=None, gt=0)
+    # ... whose model part is the change of the prediction over ± this error of stage 1
+    # (log10 of the guide; a robust standard deviation of its cross-validated residuals).
+    guide_spread: float | None = Field(default=None, ge=0)
     widening: float = Field(default=EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
                             "doubling of the context beyond the calibrated range (measured)")
     # KL only: what 4-bit weights alone do (KL vs the 16-bit weights, both with a 16-bit cache)

@@ -70,8 +70,8 @@ def test_a_failing_configuration_is_recorded_and_the_rest_complete(tmp_path, tin
 
 @pytest.mark.parametrize(
     "content,needle",
-    [('{"kind": "kvpareto.artifact", "schema_version": 3, "model": "x", "con', "corrupt JSON"),
-     ('{"kind": "kvpareto.artifact", "schema_version": 3, "model": "x"}', "invalid artifact"),
+    [('{"kind": "kvpareto.artifact", "schema_version": 4, "model": "x", "con', "corrupt JSON"),
+     ('{"kind": "kvpareto.artifact", "schema_version": 4, "model": "x"}', "invalid artifact"),
      ('{"kind": "kvpareto.artifact", "schema_version": 99}', "schema version"),
      ("\x00\x01binary", "corrupt JSON")],
     ids=["truncated", "missing-field", "other-version", "binary"],

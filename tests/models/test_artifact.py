@@ -47,9 +47,9 @@ def test_round_trip(tmp_path):
     "content,needle",
     [
         ("{not json", "corrupt JSON"),
-        ('{"kind": "something.else", "schema_version": 3}', "not a kvpareto.artifact"),
+        ('{"kind": "something.else", "schema_version": 4}', "not a kvpareto.artifact"),
         ('{"kind": "kvpareto.artifact", "schema_version": 99}', "schema version 99"),
-        ('{"kind": "kvpareto.artifact", "schema_version": 3, "model": "x"}', "config_json"),
+        ('{"kind": "kvpareto.artifact", "schema_version": 4, "model": "x"}', "config_json"),
         ("[1, 2]", "not a kvpareto.artifact"),
     ],
     ids=["corrupt", "foreign", "version", "missing-field", "wrong-type"],
