@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from models.accuracy import design, fit_metric, predict, error_scale, side_key
+from models.accuracy import design, error_scale, fit_metric, predict, side_key
 from models.space import Config, KVScheme, Weights, kv_schemes
 
 GRAN_FACTOR = {"tensor": 3.0, "token": 1.0, "block32": 0.6, "block64": 0.7, "block128": 0.8,
