@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sections", default="memory,accuracy,efficiency")
     p.add_argument("--tasks", default="kv_retrieval,passkey")
     p.add_argument("--n", type=int, default=64, help="samples per run (as calibrated)")
-    p.add_argument("--held-out", type=int, default=60)
+    p.add_argument("--held-out", type=int, default=120)
     p.add_argument("--efficiency-n", type=int, default=8, help="samples per exhaustive run")
     p.add_argument("--frontier-metric", default="exact_match", help="exact_match | kl | answer_nll")
     p.add_argument("--executor", default="local", help="local | ray (runs on every core)")

@@ -149,8 +149,12 @@ def fit(
             # a loss's half-width is in decades of (loss − 16-bit loss + floor); a sampled
             # accuracy's in expected errors of a measurement (models.accuracy.error_scale)
             unit = " dex" if f.kind == "loss" else " σ" if f.samples else ""
-            table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae or 0.0:.4f}",
-                          f"{f.interval_q:.4f}{unit}", f"{f.floor:g}")
+            width = f"{f.interval_q:.4f}{unit}"
+            if f.interval_bins:  # Mondrian: one width per bin of the predicted value
+                qs = [q for _, q in f.interval_bins]
+                width = f"{min(qs):.3f}–{max(qs):.3f}{unit} ({len(qs)} bins)"
+            table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae or 0.0:.4f}", width,
+                          f"{f.floor:g}")
     console.print(table)
     if art.memory:
         res = [abs(r) for r in art.memory.residuals]

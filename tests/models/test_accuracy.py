@@ -68,6 +68,27 @@ def test_graded_metric_ranks_held_out_configs(data):
     assert rho > 0.9
 
 
+def test_loss_intervals_are_calibrated_in_each_regime_of_the_loss(data):
+    """Log-space noise 0.05 dex where the KL is small, 0.4 where it is between 0.1 and 1: one
+    width for all would be too narrow there; bins of the predicted loss are not."""
+    table, configs, ctx, _, _, _ = data
+    clean, _ = truth(configs, ctx, table, np.random.default_rng(0), noise=0.0)
+    inside, noisy = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        sd = np.where((clean > 0.1) & (clean <= 1.0), 0.4, 0.05)
+        kl = clean * np.power(10.0, rng.normal(0, sd)) + 1e-6
+        train, test = split(len(configs), rng)
+        fit = fit_metric("t", "kl", "loss", [configs[i] for i in train], ctx[train], kl[train],
+                         table, loss_floor=1e-3)
+        pred = predict(fit, design([configs[i] for i in test], table), ctx[test])
+        inside += list((kl[test] >= pred.lower) & (kl[test] <= pred.upper))
+        noisy += list(sd[test] > 0.1)
+    inside, noisy = np.array(inside), np.array(noisy)
+    assert noisy.sum() > 40 and inside[noisy].mean() >= 0.8
+    assert 0.85 <= inside.mean() <= 0.97
+
+
 def test_accuracy_intervals_cover_about_ninety_percent(data):
     table, configs, ctx, _, em, rng = data
     train, test = split(len(configs), rng)
