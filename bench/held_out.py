@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import binom, spearmanr
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,16 @@ def held_out_scores(measured: Sequence[float], mean: Sequence[float], lower: Seq
     return HeldOutScores(float(np.abs(y - m).mean()),
                          float(np.abs(y - np.asarray(trivial, dtype=float)).mean()),
                          float(rho), int(inside.sum()), len(y))
+
+
+def least_interval_mass(p: float, n: int, level: float = 0.9) -> float:
+    """The least probability that an interval of whole-prompt outcomes k/n can hold while holding
+    at least `level` of a Binomial(n, p) measurement: what even an exactly right prediction p with
+    an exact `level` interval covers. Near the ceiling it is far above `level` (p = 0.997 on 64
+    prompts: none lost 83 %, one 16 %, so any 90 % interval holds 98 %)."""
+    if n <= 0 or not 0.0 < level <= 1.0:
+        raise ValueError(f"need n ≥ 1 and 0 < level ≤ 1; got n={n}, level={level}")
+    cdf = np.r_[0.0, binom.cdf(np.arange(n + 1), n, float(np.clip(p, 0.0, 1.0)))]
+    mass = cdf[None, 1:] - cdf[:-1, None]  # [a, b]: P(a ≤ k ≤ b), b ≥ a on and above the diagonal
+    ok = np.triu(mass >= level - 1e-12)
+    return float(mass[ok].min())

@@ -2,7 +2,9 @@
 
 import math
 
-from bench.held_out import held_out_scores
+import pytest
+
+from bench.held_out import held_out_scores, least_interval_mass
 
 
 def test_scores_of_a_perfect_and_a_constant_prediction():
@@ -12,3 +14,13 @@ def test_scores_of_a_perfect_and_a_constant_prediction():
     assert s.spearman == 1.0 and (s.inside, s.n) == (2, 3)  # 0.1 lies below [0.2, 0.3]
     flat = held_out_scores(y, [1.0] * 3, [0.0] * 3, [1.0] * 3, trivial=[1.0] * 3)
     assert math.isnan(flat.spearman) and flat.ratio == 1.0 and flat.coverage == 1.0
+
+
+def test_an_exact_interval_at_the_ceiling_covers_more_than_its_level():
+    # p = 0.997 on 64 prompts: P(64) = 0.825, P(63) = 0.159; a 90 % interval must hold both
+    assert least_interval_mass(0.997, 64) == pytest.approx(0.825 + 0.159, abs=0.002)
+    # mid-range the binomial is fine-grained: the least 90 % interval holds little more
+    assert 0.9 <= least_interval_mass(0.5, 64) < 0.93
+    assert least_interval_mass(1.0, 64) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="level"):
+        least_interval_mass(0.5, 64, level=0.0)
