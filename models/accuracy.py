@@ -494,9 +494,10 @@ def _fit_two_stage(
     z = np.empty(len(values))  # stage 1, cross-fitted
     for f, (coef, *_) in folds.items():
         z[fold_of == f] = log_loss(x[fold_of == f], coef, names, floor, form)
-    quantized = (x[:, :-n_free] != 0).any(axis=1)
-    # stage 1's typical error (a robust standard deviation, log10 of the guide)
-    tau = float(1.4826 * np.median(np.abs(g - z)[quantized])) if quantized.any() else 0.0
+    # stage 1's typical error (a robust standard deviation, log10 of the guide) over the runs
+    # its features call lossy (errors below the lowest knot, as the 16-bit baseline's, are not)
+    lossy = (x[:, :-n_free] != 0).any(axis=1)
+    tau = float(1.4826 * np.median(np.abs(g - z)[lossy])) if lossy.any() else 0.0
     pred = np.empty(len(values))
     spread = np.zeros(len(values))
     for f, (_, link_x, link_y, extra) in folds.items():
