@@ -19,11 +19,11 @@ def stored_weights_kl(store: Store, model: str, model_dir: str | Path, weights_i
     have = store.weights_kl(model, device)
     if key in have:
         return have[key], False
+    from calibration.awq_cache import awq_folder
     from calibration.harness import weights_kl
-    from calibration.measurement import MAX_NEW_TOKENS, weights_folder
-    from models.space import parse_config
+    from calibration.measurement import MAX_NEW_TOKENS
 
-    folder = weights_folder(str(model_dir), parse_config(f"{weights_id}-k16v16-cfull"))
+    folder = awq_folder(Path(model_dir), weights_id)  # 4-bit weights: their AWQ folder
     kl = weights_kl(folder, model_dir, task, context_tokens, n, seed, MAX_NEW_TOKENS, device)
     store.save_weights_kl(model, device, *key, kl)
     return kl, True

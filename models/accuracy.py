@@ -373,16 +373,13 @@ def fit_metric(
             quantized, samples, form,
         )
         return _with_widening(fit, fit_args, widen)
-    residuals = np.empty(len(y))
-    held = np.empty(len(y))  # cross-fitted predictions, in the metric's units
-    held_z = np.empty(len(y))  # ... and as the target
+    held_z = np.empty(len(y))  # cross-fitted predictions of the target
     for f in np.unique(fold_of):
         train = fold_of != f
         coef = _fit_log(x[train], y[train], names, floor, form)
-        z = log_loss(x[~train], coef, names, floor, form)
-        residuals[~train] = np.abs(y[~train] - z)
-        held[~train] = _from_target(kind, base[~train], z, floor)
-        held_z[~train] = z
+        held_z[~train] = log_loss(x[~train], coef, names, floor, form)
+    residuals = np.abs(y - held_z)
+    held = _from_target(kind, base, held_z, floor)  # ... in the metric's units
     coef = _fit_log(x, y, names, floor, form)
     fit = MetricFit(
         task=task,
