@@ -52,7 +52,8 @@ def cluster_runtime_env() -> dict[str, Any]:
     root = Path(calibration.__file__).resolve().parent.parent
     if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
         return {"working_dir": str(root), "excludes": CLUSTER_EXCLUDES}
-    return {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (calibration, models)],
+    return {"py_modules": [str(Path(str(m.__file__)).resolve().parent)
+                           for m in (calibration, models)],
             "excludes": CLUSTER_EXCLUDES}
 
 
@@ -84,7 +85,7 @@ class RayExecutor:
         while queue or pending:
             while queue and len(pending) < self.max_in_flight:
                 key = queue.pop(0)
-                pending[self._task.remote(model_dir, key, self.measure)] = key
+                pending[self._task.remote(model_dir, key, self.measure)] = key  # type: ignore[call-arg]
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
                 key = pending.pop(ref)

@@ -38,7 +38,7 @@ def capture_kv(model: Any, input_ids: torch.Tensor) -> list[tuple[torch.Tensor, 
     cache = DynamicCache()
     with torch.inference_mode():
         model(input_ids=input_ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
-    return [(layer.keys, layer.values) for layer in cache.layers]
+    return [(layer.keys, layer.values) for layer in cache.layers]  # type: ignore[misc]
 
 
 def side_error(kv: list[tuple[torch.Tensor, torch.Tensor]], side: str, scheme: KVScheme,

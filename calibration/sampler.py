@@ -96,7 +96,8 @@ def initial_design(
     rng = np.random.default_rng(seed)
     for label in STRATA:
         seen = {_stratum(c, label) for c, _ in chosen} - {None}
-        for value in sorted({_stratum(c, label) for c in configs} - seen - {None}):
+        values = {v for c in configs if (v := _stratum(c, label)) is not None} - seen
+        for value in sorted(values):
             options = [i for i, (c, _) in enumerate(cands) if _stratum(c, label) == value]
             chosen.append(cands[int(rng.choice(options))])
     return list(dict.fromkeys(chosen))

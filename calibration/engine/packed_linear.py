@@ -6,6 +6,8 @@ Holds the checkpoint's buffers as they are and dequantizes its weight on the fly
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -50,10 +52,12 @@ class PackedInt4Linear(nn.Module):
 
     def dequantized_weight(self) -> Tensor:
         """W [in, out] in the scales' dtype (fp16), as AutoAWQ's `dequantize_gemm` computes it."""
-        q = self._unpack(self.qweight).to(self.scales.dtype)
-        z = self._unpack(self.qzeros).to(self.scales.dtype)
-        groups = self.scales.shape[0]
-        w = (q.view(groups, self.group, -1) - z.unsqueeze(1)) * self.scales.unsqueeze(1)
+        # registered buffers read back as Tensor | Module
+        buffers = (self.scales, self.qweight, self.qzeros)
+        scales, qweight, qzeros = (cast(Tensor, b) for b in buffers)
+        q = self._unpack(qweight).to(scales.dtype)
+        z = self._unpack(qzeros).to(scales.dtype)
+        w = (q.view(scales.shape[0], self.group, -1) - z.unsqueeze(1)) * scales.unsqueeze(1)
         return w.view(self.in_features, self.out_features)
 
     def forward(self, x: Tensor) -> Tensor:

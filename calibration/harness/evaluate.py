@@ -159,7 +159,7 @@ def evaluate_many(
             run = base if reuse else answer_pass(model, cache, q_ids, a_ids, max_new_tokens,
                                                   tok.eos_token_id)
             kl, agree = kl_and_agreement(base.logits, run.logits)
-            text = tok.decode(run.prediction, skip_special_tokens=True)
+            text = str(tok.decode(run.prediction, skip_special_tokens=True))
             a["em"] += the_task.score(text, sample)
             a["kl"].append(float(kl.mean()))
             a["agree"].append(float(agree.mean()))
