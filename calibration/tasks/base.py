@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from calibration.tasks.filler import Filler, weave
+
 # Relative tolerance on the prompt length in tokens (context + question, special tokens included).
 LENGTH_TOLERANCE = 0.01
 
@@ -116,10 +118,32 @@ def fit_to_length(
     return best
 
 
+Builder = Callable[[int], Episode]  # filler budget in words -> episode
+
+
 class Task:
-    """Seeded generator plus exact-match scorer; subclasses implement `episode`."""
+    """Seeded generator plus exact-match scorer.
+
+    `episode` is the template: check the settings, let the subclass draw its content and return
+    a builder (filler budget -> episode), then fit the budget to the requested length. A
+    subclass supplies `check` and `builder`; most build with `woven` (inserts in prose filler).
+    """
 
     name: ClassVar[str] = ""
+    lead: ClassVar[str] = ""
+    max_questions: ClassVar[int | None] = 1  # None: the subclass checks n_questions itself
+
+    def check(self) -> None:
+        """Raise ValueError naming the allowed values when a setting is out of range."""
+
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
+        raise NotImplementedError
+
+    def woven(self, rng: random.Random, context_tokens: int,
+              inserts: Sequence[tuple[float, str]], qa: tuple[tuple[str, str], ...]) -> Builder:
+        """Inserts (depth, sentence) woven into prose filler after the task's lead sentence."""
+        filler = Filler(rng, context_tokens)
+        return lambda n_words: Episode(weave(filler.take(n_words), list(inserts), self.lead), qa)
 
     def episode(
         self,
@@ -128,7 +152,13 @@ class Task:
         rng: random.Random,
         n_questions: int = 1,
     ) -> Episode:
-        raise NotImplementedError
+        self.check()
+        if self.max_questions is not None and n_questions != self.max_questions:
+            raise ValueError(
+                f"{self.name} asks exactly one question, got n_questions={n_questions}"
+            )
+        build = self.builder(rng, context_tokens, n_questions)
+        return fit_to_length(build, tokenizer, context_tokens, self.name)
 
     def generate(
         self, tokenizer: TokenizerLike, context_tokens: int, n: int, seed: int

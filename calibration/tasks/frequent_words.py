@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from calibration.tasks import words as W
-from calibration.tasks.base import Episode, Task, TokenizerLike, fit_to_length
+from calibration.tasks.base import Builder, Episode, Task
 
 LEAD = "find the most frequent word in the list of words below ."
 QUESTION = (
@@ -37,22 +37,17 @@ class FrequentWords(Task):
     """n_distinct words from a pool of 72 nouns with Zipf exponent alpha."""
 
     name: ClassVar[str] = "frequent_words"
+    lead: ClassVar[str] = LEAD
     n_distinct: int = 20
     alpha: float = 1.0
 
-    def episode(
-        self,
-        tokenizer: TokenizerLike,
-        context_tokens: int,
-        rng: random.Random,
-        n_questions: int = 1,
-    ) -> Episode:
+    def check(self) -> None:
         if not 2 <= self.n_distinct <= len(POOL):
             raise ValueError(f"n_distinct must be in [2, {len(POOL)}], got {self.n_distinct}")
         if self.alpha <= 0:
             raise ValueError(f"alpha must be > 0, got {self.alpha}")
-        if n_questions != 1:
-            raise ValueError(f"frequent_words asks one question, got n_questions={n_questions}")
+
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
         chosen = rng.sample(POOL, self.n_distinct)
         base = rng.random()
         qa = ((QUESTION, chosen[0]),)
@@ -63,4 +58,4 @@ class FrequentWords(Task):
             random.Random(f"{base}:{n_words}").shuffle(seq)
             return Episode(" ".join([LEAD, *seq, "."]), qa)
 
-        return fit_to_length(build, tokenizer, context_tokens, self.name)
+        return build

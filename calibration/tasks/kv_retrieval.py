@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from calibration.tasks import words as W
-from calibration.tasks.base import Episode, Task, TokenizerLike, fit_to_length
-from calibration.tasks.filler import Filler, weave
+from calibration.tasks.base import Builder, Task
 
 LEAD = "remember the value of every key in the text below ."
 MAX_KEYS = len(W.KEY_ADJECTIVES) * len(W.KEY_NOUNS)
@@ -41,6 +40,8 @@ class KVRetrieval(Task):
     """n_records records (None: one per 32 prompt tokens, at least 2) at random depths."""
 
     name: ClassVar[str] = "kv_retrieval"
+    lead: ClassVar[str] = LEAD
+    max_questions: ClassVar[int | None] = None
     n_records: int | None = None
     tokens_per_record: int = 32
 
@@ -51,13 +52,7 @@ class KVRetrieval(Task):
             return self.n_records
         return max(2, context_tokens // self.tokens_per_record)
 
-    def episode(
-        self,
-        tokenizer: TokenizerLike,
-        context_tokens: int,
-        rng: random.Random,
-        n_questions: int = 1,
-    ) -> Episode:
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
         n = self.records_for(context_tokens)
         if not 1 <= n_questions <= n:
             raise ValueError(f"n_questions must be in [1, n_records={n}], got {n_questions}")
@@ -67,9 +62,4 @@ class KVRetrieval(Task):
         asked = rng.sample(range(n), n_questions)
         qa = tuple((question(keys[i]), values[i]) for i in asked)
         inserts = [(d, record(k, v)) for d, k, v in zip(depths, keys, values, strict=True)]
-        filler = Filler(rng, context_tokens)
-
-        def build(n_words: int) -> Episode:
-            return Episode(weave(filler.take(n_words), inserts, LEAD), qa)
-
-        return fit_to_length(build, tokenizer, context_tokens, self.name)
+        return self.woven(rng, context_tokens, inserts, qa)

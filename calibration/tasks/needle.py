@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from calibration.tasks import words as W
-from calibration.tasks.base import Episode, Task, TokenizerLike, fit_to_length
-from calibration.tasks.filler import Filler, weave
+from calibration.tasks.base import Builder, Task
 
 LEAD = "there is a special magic number for every key in the text below . remember it ."
 
@@ -39,20 +38,15 @@ class Needle(Task):
     """n_distractors other needles; near_miss makes distractor keys share a word with the target."""
 
     name: ClassVar[str] = "needle"
+    lead: ClassVar[str] = LEAD
     n_distractors: int = 3
     near_miss: bool = True
 
-    def episode(
-        self,
-        tokenizer: TokenizerLike,
-        context_tokens: int,
-        rng: random.Random,
-        n_questions: int = 1,
-    ) -> Episode:
+    def check(self) -> None:
         if not 0 <= self.n_distractors <= 60:
             raise ValueError(f"n_distractors must be in [0, 60], got {self.n_distractors}")
-        if n_questions != 1:
-            raise ValueError(f"needle asks exactly one question, got n_questions={n_questions}")
+
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
         adj, noun = rng.choice(W.KEY_ADJECTIVES), rng.choice(W.KEY_NOUNS)
         key = f"{adj} {noun}"
         if self.near_miss:
@@ -64,12 +58,7 @@ class Needle(Task):
         values = rng.sample(W.NUMBERS, len(keys))  # distinct, so a distractor's value is wrong
         inserts = sorted((rng.random(), needle(k, v)) for k, v in zip(keys, values, strict=True))
         qa = ((question(key), values[0]),)
-        filler = Filler(rng, context_tokens)
-
-        def build(n_words: int) -> Episode:
-            return Episode(weave(filler.take(n_words), inserts, LEAD), qa)
-
-        return fit_to_length(build, tokenizer, context_tokens, self.name)
+        return self.woven(rng, context_tokens, inserts, qa)
 
 
 def _all_keys() -> list[str]:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from calibration.tasks import words as W
-from calibration.tasks.base import Episode, Task, TokenizerLike, fit_to_length
-from calibration.tasks.filler import Filler, weave
+from calibration.tasks.base import Builder, Task
 
 # 'is' occurs once before the question (right before the key), so the answer prefix
 # 'the pass key is' points at it unambiguously.
@@ -28,26 +27,15 @@ class Passkey(Task):
     """parts numbers in 0..499 form the key; depth None draws a uniform depth per sample."""
 
     name: ClassVar[str] = "passkey"
+    lead: ClassVar[str] = LEAD
     parts: int = 2
     depth: float | None = None
 
-    def episode(
-        self,
-        tokenizer: TokenizerLike,
-        context_tokens: int,
-        rng: random.Random,
-        n_questions: int = 1,
-    ) -> Episode:
+    def check(self) -> None:
         if self.parts not in (1, 2, 3):
             raise ValueError(f"parts must be one of 1, 2, 3, got {self.parts}")
-        if n_questions != 1:
-            raise ValueError(f"passkey asks exactly one question, got n_questions={n_questions}")
+
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
         key = " ".join(rng.choice(W.NUMBERS) for _ in range(self.parts))
         depth = rng.random() if self.depth is None else self.depth
-        filler = Filler(rng, context_tokens)
-        qa = ((QUESTION, key),)
-
-        def build(n_words: int) -> Episode:
-            return Episode(weave(filler.take(n_words), [(depth, needle(key))], LEAD), qa)
-
-        return fit_to_length(build, tokenizer, context_tokens, self.name)
+        return self.woven(rng, context_tokens, [(depth, needle(key))], ((QUESTION, key),))

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from calibration.tasks import words as W
-from calibration.tasks.base import Episode, Task, TokenizerLike, fit_to_length
-from calibration.tasks.filler import Filler, weave
+from calibration.tasks.base import Builder, Task
 
 LEAD = "memorize the value of every variable in the text below ."
 NAMES: tuple[str, ...] = W.KEY_ADJECTIVES + W.KEY_NOUNS
@@ -27,23 +26,18 @@ class VariableTracking(Task):
     """n_chains chains of `hops` assignments after the first (so hops + 1 variables each)."""
 
     name: ClassVar[str] = "variable_tracking"
+    lead: ClassVar[str] = LEAD
     hops: int = 2
     n_chains: int = 2
 
-    def episode(
-        self,
-        tokenizer: TokenizerLike,
-        context_tokens: int,
-        rng: random.Random,
-        n_questions: int = 1,
-    ) -> Episode:
+    def check(self) -> None:
         if self.hops < 0 or self.n_chains < 1 or (self.hops + 1) * self.n_chains > len(NAMES):
             raise ValueError(
                 f"need hops >= 0, n_chains >= 1 and (hops + 1) * n_chains <= {len(NAMES)}; "
                 f"got hops={self.hops}, n_chains={self.n_chains}"
             )
-        if n_questions != 1:
-            raise ValueError(f"variable_tracking asks one question, got n_questions={n_questions}")
+
+    def builder(self, rng: random.Random, context_tokens: int, n_questions: int) -> Builder:
         names = rng.sample(NAMES, (self.hops + 1) * self.n_chains)
         values = rng.sample(W.NUMBERS, self.n_chains)
         inserts: list[tuple[float, str]] = []
@@ -55,9 +49,4 @@ class VariableTracking(Task):
                 inserts.append((d, f"let {var} be {prev} ."))
         inserts.sort(key=lambda x: x[0])
         qa = ((question(names[self.hops]), values[0]),)
-        filler = Filler(rng, context_tokens)
-
-        def build(n_words: int) -> Episode:
-            return Episode(weave(filler.take(n_words), inserts, LEAD), qa)
-
-        return fit_to_length(build, tokenizer, context_tokens, self.name)
+        return self.woven(rng, context_tokens, inserts, qa)
