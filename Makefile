@@ -18,14 +18,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-test: setup
+# The README's test command: lint, types, the import contract (a test), then every test.
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check models calibration service tests bench
 
 typecheck: setup
-	$(BIN)/mypy models service
+	$(BIN)/mypy models service calibration
 
 bench: setup
 	$(BIN)/python -m bench.ledger

@@ -1,12 +1,16 @@
-"""Shared fixtures of the calibration tests: one intra-op thread, a tiny saved model folder."""
+"""Shared fixtures of the calibration tests: one intra-op thread, a tiny saved model folder.
+
+torch is imported only by the fixtures and tests that run a model, so the torch-free tests here
+(sampler, store, tasks) run where torch is not installed.
+"""
 
 import os
 from pathlib import Path
 
 import pytest
-import torch
 
-torch.set_num_threads(1)
+# read by torch when it first starts its thread pool: one intra-op thread, as set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
