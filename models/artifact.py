@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models.memory import MemoryCoefficients, coefficient_key_error
+from models.memory.terms import MemoryCoefficients, coefficient_key_error
 
 SCHEMA_VERSION = 4
 # Interval growth per doubling of the context beyond the calibrated range, where a fit cannot

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from models.memory import ledger_grid
+from models.memory import GridLedger
 from service.answers import satisfied
 from service.engine import Evaluation, evaluate
 from service.registry import ModelEntry
@@ -27,10 +27,10 @@ def memory_bound(entry: ModelEntry, idx: I64, budget_bytes: int, ceiling: int) -
     """Per row of `idx`: the largest context ≤ ceiling whose peak fits (0 if even 1 token fails)."""
     cal = entry.calibration
     coef = cal.coefficients if cal else None
-    g = entry.grid.arrays.take(idx)
+    led = GridLedger(entry.spec, entry.grid.arrays.take(idx), coef)
 
     def fits(tokens: I64) -> Mask:
-        return ledger_grid(entry.spec, g, tokens, coef).peak <= budget_bytes
+        return led.at(tokens).peak <= budget_bytes
 
     lo = np.where(fits(np.ones(len(idx), dtype=np.int64)), 1, 0).astype(np.int64)
     hi = np.where(lo > 0, ceiling, 0).astype(np.int64)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from models.accuracy import metric_fit, predict
 from models.artifact import MetricFit
-from models.memory import GIB, kv_cache_bytes_grid, transient_peak_grid
+from models.memory import GIB, GridLedger
 from models.regime import baseline_shift
 from service.errors import InputError
 from service.registry import ModelEntry
@@ -90,17 +90,13 @@ class Evaluation:
 
 
 def memory_at(entry: ModelEntry, context_tokens: int, cache_size: int) -> Memory:
-    """`models.memory.ledger_grid`, term by term, with the context-free weights cached."""
-    spec, g = entry.spec, entry.grid.arrays
+    """The grid's `models.memory.GridLedger` at one context (cached per context)."""
 
     def make() -> Memory:
         cal = entry.calibration
         coef = cal.coefficients if cal else None
-        weights = entry.grid.weight_bytes
-        kv = kv_cache_bytes_grid(spec, g, context_tokens)
-        transient = transient_peak_grid(spec, g, context_tokens, coef)  # max over phases
-        overhead = coef.overhead_bytes if coef else 0
-        return Memory(weights, kv, transient, overhead, weights + kv + transient + overhead)
+        led = GridLedger(entry.spec, entry.grid.arrays, coef).at(context_tokens)
+        return Memory(led.weights, led.kv_cache, led.transient_total, led.overhead, led.peak)
 
     return cached(entry, ("memory", context_tokens), cache_size, make)
 

@@ -14,7 +14,7 @@ from models.memory import (
     grid_arrays,
     ledger,
     ledger_grid,
-    phase_peaks_grid,
+    GridLedger,
 )
 from models.space import STUDY_KV_PAIRS, full_grid
 from models.specs import load_spec
@@ -46,7 +46,7 @@ def synthetic_phase_splits(rows, truth):
     for c, L, _ in rows:
         led = ledger(SPEC, c, L, truth)
         fixed = led.terms["weights"] + led.terms["kv_cache"] + truth.overhead_bytes
-        peaks = phase_peaks_grid(SPEC, grid_arrays([c]), L, truth)
+        peaks = GridLedger(SPEC, grid_arrays([c]), truth).phase_peaks(L)
         out.append({p: fixed + int(v[0]) for p, v in peaks.items()
                     if p != "awq_dequant" or c.weights.bits == 4})
     return out

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from models.memory import (
     PHASES,
     TRANSIENT_TERMS,
+    GridLedger,
     MemoryCoefficients,
     coefficient_key_error,
     compatible,
@@ -16,11 +17,9 @@ from models.memory import (
     kv_cache_bytes_grid,
     ledger,
     ledger_grid,
-    phase_bytes_grid,
     phase_totals,
     tensor_segments,
     transient_features,
-    transient_peak_grid,
     weight_bytes,
 )
 from models.space import Config, KVScheme, Weights, enumerate_grid, full_grid, parse_config
@@ -173,8 +172,8 @@ def test_every_term_is_in_a_phase():
 @settings(max_examples=200)
 def test_transient_is_the_largest_phase(config, tokens):
     g = grid_arrays([config])
-    totals = phase_totals(phase_bytes_grid(LLAMA, g, tokens))
-    peak = int(transient_peak_grid(LLAMA, g, tokens)[0])
+    totals = phase_totals(GridLedger(LLAMA, g).phase_bytes(tokens))
+    peak = int(GridLedger(LLAMA, g).transient_peak(tokens)[0])
     assert peak == max(int(v[0]) for v in totals.values())
     assert ledger(LLAMA, config, tokens).transient_peak == peak
 
@@ -215,8 +214,8 @@ def test_per_phase_coefficient_overrides_the_shared_one():
     cid = parse_config("w16-k16v16-c256")
     base = MemoryCoefficients({"hidden": 1.0})
     mlp_only = MemoryCoefficients({"hidden": 1.0, "mlp.hidden": 5.0})
-    a = phase_bytes_grid(LLAMA, grid_arrays([cid]), 4096, base)
-    b = phase_bytes_grid(LLAMA, grid_arrays([cid]), 4096, mlp_only)
+    a = GridLedger(LLAMA, grid_arrays([cid]), base).phase_bytes(4096)
+    b = GridLedger(LLAMA, grid_arrays([cid]), mlp_only).phase_bytes(4096)
     assert b["mlp"]["hidden"][0] == 5 * a["mlp"]["hidden"][0]
     assert b["attention"]["hidden"][0] == a["attention"]["hidden"][0]
 
@@ -309,7 +308,8 @@ def test_peak_by_class_equals_the_peak_by_row(tokens):
     coef = MemoryCoefficients({f"{p}.{t}": float(rng.uniform(0, 5)) for p, ts in PHASES.items()
                                for t in ts if t != "const"})
     g = grid_arrays(compatible(LLAMA, full_grid()))
-    by_class = transient_peak_grid(LLAMA, g, tokens, coef)
-    by_row = transient_peak_grid(LLAMA, g, np.full(len(g), tokens), coef)
-    assert len(g.memo["classes"][0]) < len(g) // 5
+    led = GridLedger(LLAMA, g, coef)
+    by_class = led.transient_peak(tokens)
+    by_row = led.transient_peak(np.full(len(g), tokens))
+    assert len(led._cache["classes"][0]) < len(g) // 5
     np.testing.assert_array_equal(by_class, by_row)
