@@ -1,21 +1,20 @@
 """Where fitted artifacts live, and reading their memory coefficients for the CLI.
 
-The shipped folder is `models/artifacts/`; `KVPARETO_ARTIFACT_DIR` points elsewhere.
+The folder is `CalibrationSettings().artifact_dir`: the shipped `models/artifacts/` unless
+`KVPARETO_ARTIFACT_DIR` points elsewhere.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from calibration.settings import CalibrationSettings
 from models.artifact import ArtifactError, artifact_path, load_artifact
 from models.memory import MemoryCoefficients
 
-SHIPPED_ARTIFACTS = Path(__file__).resolve().parent.parent / "models" / "artifacts"
-
 
 def artifact_dir() -> Path:
-    return Path(os.environ.get("KVPARETO_ARTIFACT_DIR", SHIPPED_ARTIFACTS))
+    return CalibrationSettings().artifact_dir
 
 
 def fitted_coefficients(model: str) -> MemoryCoefficients | None:

@@ -1,23 +1,80 @@
 """AWQ int4 folders of a 16-bit model, made once with calibration.engine.awq and then reused.
 
 Kept under ``KVPARETO_AWQ_DIR`` (default runs/awq/<model>-<weights id>); written through a
-temporary folder and renamed, so a killed sweep never leaves half a checkpoint.
+temporary folder ``.<model>-<weights id>.<random>`` and renamed, so a killed sweep never leaves
+half a checkpoint. The quantizing process holds an flock on its temporary folder; one that a
+SIGKILL (or OOM kill) left behind is unlocked and is removed by `clean_stale` at the next start
+(`awq_folder`, `kvpareto calibrate`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from models.space import parse_config
 
 CALIB_TASKS = ("kv_retrieval", "passkey")
+GRACE_S = 60.0  # a temporary folder this young may be between mkdtemp and its lock: kept
 
 
 def awq_root() -> Path:
     return Path(os.environ.get("KVPARETO_AWQ_DIR", "runs/awq"))
+
+
+def _locked(folder: Path) -> bool:
+    """Whether a live process holds the flock of `folder` (an owner that died released it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return True  # gone, or not ours to judge
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False
+
+
+def clean_stale(root: Path | None = None, grace_s: float = GRACE_S) -> list[Path]:
+    """Remove the temporary folders of quantizations killed before they finished: unlocked and
+    older than `grace_s`. Returns the folders removed."""
+    root = awq_root() if root is None else root
+    if not root.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for folder in sorted(root.glob(".*.*")):
+        try:
+            young = now - folder.stat().st_mtime < grace_s
+        except FileNotFoundError:
+            continue
+        if not folder.is_dir() or young or _locked(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+@contextmanager
+def _temporary_folder(out: Path) -> Iterator[Path]:
+    """A locked temporary folder beside `out`, removed unless it was renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held until closed, released by the kernel on SIGKILL
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing left once renamed
+        os.close(fd)
 
 
 def _fresh(out: Path, model_dir: Path) -> bool:
@@ -36,6 +93,7 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
         return model_dir  # already an AWQ checkpoint
     weights = parse_config(f"{weights_id}-k16v16-cfull").weights
     out = awq_root() / f"{model_dir.resolve().name}-{weights_id}"
+    clean_stale()
     if _fresh(out, model_dir):
         return out
     from transformers import AutoTokenizer
@@ -43,22 +101,17 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
     from calibration.engine.awq import quantize_awq
     from calibration.tasks import TASKS
 
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    tok = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=False)
     calib = []
     for task in CALIB_TASKS:
         for s in TASKS[task].generate(tok, calib_tokens, n, seed=4242):
             calib.append(list(tok(s.context + s.question)["input_ids"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with _temporary_folder(out) as tmp:
         quantize_awq(model_dir, tmp, calib, int(weights.group or 128))
         if out.exists() and not _fresh(out, model_dir):
             shutil.rmtree(out, ignore_errors=True)  # stale: the 16-bit model was retrained
         try:
             os.replace(tmp, out)
-        except OSError:  # another worker finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        except OSError:  # another worker finished first (the folder is removed on exit)
+            pass
     return out

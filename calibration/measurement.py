@@ -45,7 +45,7 @@ def probe_ids(model_dir: str, task: str, context_tokens: int, seed: int) -> torc
     """[1, context_tokens] token ids: the task's first prompt, cut (or repeated) to length."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
     s = TASKS[task].generate(tok, context_tokens, 1, seed)[0]
     ids = torch.tensor([tok(s.context + s.question)["input_ids"]])
     reps = -(-context_tokens // ids.shape[1])

@@ -10,7 +10,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import models
+
 REPO = Path(__file__).resolve().parent.parent
+# the one default artifact folder: the installed `models` package's shipped artifacts
+ARTIFACT_DIR = Path(models.__file__).resolve().parent / "artifacts"
 
 
 class CalibrationSettings(BaseSettings):
@@ -19,9 +23,9 @@ class CalibrationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KVPARETO_", extra="ignore")
 
     db: str = Field("runs/kvpareto.db", description="SQLAlchemy URL or a SQLite file path")
-    artifact_dir: Path = Field(REPO / "models" / "artifacts", description="fitted artifacts")
+    artifact_dir: Path = Field(ARTIFACT_DIR, description="fitted artifacts")
     validations_dir: Path = Field(
-        REPO / "models" / "artifacts" / "validations", description="validation reports + plots"
+        ARTIFACT_DIR / "validations", description="validation reports + plots"
     )
 
 

@@ -46,7 +46,8 @@ def quantize_awq(
 
     awq_gemm.TRITON_AVAILABLE = False  # triton fails on CPU; use AutoAWQ's pure-torch path
     model = AutoAWQForCausalLM.from_pretrained(
-        str(model_dir), device_map="cpu", torch_dtype=torch.float32
+        str(model_dir), device_map="cpu", torch_dtype=torch.float32,
+        trust_remote_code=False, safetensors=True,  # never a folder's own code or pickles
     )
     model.quantize(
         None,

@@ -37,7 +37,8 @@ def load_model(
     quant = raw.get("quantization_config") or {}
     if not quant:
         model = AutoModelForCausalLM.from_pretrained(
-            model_dir, dtype=dtype, attn_implementation="sdpa"
+            model_dir, dtype=dtype, attn_implementation="sdpa", trust_remote_code=False,
+            use_safetensors=True,
         )
         return model.to(device).eval()
     if quant.get("quant_method") != "awq" or quant.get("version", "gemm").lower() != "gemm":
@@ -49,11 +50,11 @@ def load_model(
 
 
 def _load_awq(model_dir: Path, group: int, device: torch.device, dtype: torch.dtype) -> Any:
-    config = AutoConfig.from_pretrained(model_dir)
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
     config.quantization_config = None
     config._attn_implementation = "sdpa"
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype, trust_remote_code=False)
     for layer in model.model.layers:
         for parent in (layer.self_attn, layer.mlp):
             for name in DECODER_LINEARS:

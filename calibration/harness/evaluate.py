@@ -136,7 +136,7 @@ def evaluate_many(
     _check_weights(model_dir, configs)
     the_task = _task(task)
     model = load_model(model_dir, device)
-    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
     samples = the_task.generate(tok, context_tokens, n, seed)
     layers = int(model.config.num_hidden_layers)
     acc: dict[str, dict[str, Any]] = {
@@ -207,7 +207,7 @@ def weights_kl(
     KL holds the KV cache's damage; this is the rest (the two add: `bench/awq_kl.py`)."""
     the_task = _task(task)
     model, reference = load_model(Path(model_dir), device), load_model(Path(reference_dir), device)
-    tok = AutoTokenizer.from_pretrained(reference_dir)
+    tok = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=False)
     kls = []
     for sample in the_task.generate(tok, context_tokens, n, seed):
         ids = sample_ids(tok, sample)

@@ -38,14 +38,16 @@ SHARED_FIELDS = (
 
 def llama_to_mistral(src: str | Path, out: str | Path) -> None:
     """Copy every tensor of the Llama model in src into a MistralForCausalLM saved in out (bf16)."""
-    src_cfg = AutoConfig.from_pretrained(str(src))
+    src_cfg = AutoConfig.from_pretrained(str(src), trust_remote_code=False)
     if src_cfg.model_type != "llama":
         raise ValueError(f"source must be a llama folder, got model_type {src_cfg.model_type!r}")
     if getattr(src_cfg, "attention_bias", False) or getattr(src_cfg, "mlp_bias", False):
         raise ValueError("Mistral has no attention/MLP biases; the source must have none")
     row = ARCHS["mistral"]
     cfg = row.config_cls(**{k: getattr(src_cfg, k) for k in SHARED_FIELDS}, **row.overrides)
-    llama = AutoModelForCausalLM.from_pretrained(str(src), dtype=torch.bfloat16)
+    llama = AutoModelForCausalLM.from_pretrained(
+        str(src), dtype=torch.bfloat16, trust_remote_code=False, use_safetensors=True
+    )
     mistral = row.model_cls(cfg).to(torch.bfloat16)
     missing, unexpected = mistral.load_state_dict(llama.state_dict(), strict=True)
     if missing or unexpected:

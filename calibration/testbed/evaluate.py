@@ -18,9 +18,11 @@ from calibration.tasks.base import Sample, TokenizerLike
 def load(
     model_dir: str | Path, dtype: torch.dtype = torch.bfloat16
 ) -> tuple[PreTrainedModel, TokenizerLike]:
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(model_dir), dtype=dtype, trust_remote_code=False, use_safetensors=True
+    )
     model.eval()
-    return model, AutoTokenizer.from_pretrained(str(model_dir))
+    return model, AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=False)
 
 
 @torch.no_grad()

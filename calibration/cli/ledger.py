@@ -1,8 +1,4 @@
-"""The `kvpareto` command line: memory ledger and grid (torch-free), calibration, fit, validate.
-
-Commands that run models import torch lazily, so `kvpareto memory` works in a service-only
-install. Bad input prints one clear line and exits 2.
-"""
+"""`kvpareto memory`, `configs` and `models`: the memory ledger and the grid, torch-free."""
 
 from __future__ import annotations
 
@@ -11,25 +7,15 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from calibration.artifacts import fitted_coefficients
+from calibration.cli.app import console
 from models.memory import gib, kv_bytes_per_token_16bit, ledger
 from models.space import Config, enumerate_grid, full_grid, parse_config
 from models.specs import load_spec, shipped_specs
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
 
-
-def fail(message: str) -> None:
-    """One clear line on stderr, exit status 2."""
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
-    raise typer.Exit(2)
-
-
-@app.command()
 def memory(
     model: Annotated[str, typer.Option(help="shipped spec name or path to a config.json")],
     context: Annotated[int, typer.Option(help="context length in tokens")],
@@ -37,16 +23,12 @@ def memory(
     as_json: Annotated[bool, typer.Option("--json", help="bytes per term as JSON")] = False,
 ) -> None:
     """The memory ledger of one configuration at one context length."""
-    try:
-        if context <= 0:
-            raise ValueError(f"--context must be a positive number of tokens; got {context}")
-        spec = load_spec(model)
-        cfg = parse_config(config)
-        coefficients = fitted_coefficients(spec.name)
-        result = ledger(spec, cfg, context, coefficients)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    if context <= 0:
+        raise ValueError(f"--context must be a positive number of tokens; got {context}")
+    spec = load_spec(model)
+    cfg = parse_config(config)
+    coefficients = fitted_coefficients(spec.name)
+    result = ledger(spec, cfg, context, coefficients)
     if as_json:
         doc = {
             "model": spec.name,
@@ -80,7 +62,6 @@ def memory(
     console.print(table)
 
 
-@app.command()
 def configs(
     full: Annotated[bool, typer.Option(help="every bit pair, group, residual and chunk")] = False,
 ) -> None:
@@ -90,7 +71,6 @@ def configs(
         sys.stdout.write(c.id + "\n")
 
 
-@app.command()
 def models() -> None:
     """List the shipped architecture specs and testbed models."""
     table = Table(title="shipped models")
@@ -103,20 +83,3 @@ def models() -> None:
             f"{s.parameters:,}", f"{kv_bytes_per_token_16bit(s):,}",
         )
     console.print(table)
-
-
-def _register_calibration() -> None:
-    from calibration.cli_calibration import register
-
-    register(app)
-
-
-_register_calibration()
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

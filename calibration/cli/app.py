@@ -1,0 +1,80 @@
+"""The typer app, its console, and the one error path of every command.
+
+Bad input prints ONE line `error: ...` on stderr and exits 2, never a traceback: commands raise
+ValueError (with the problem and the allowed values) from their edge checks, and `guarded`
+turns those and the other known input errors into that line; `main` does the same for anything
+raised outside a command.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import ArgumentError
+
+HELP = (
+    "The `kvpareto` command line: memory ledger and grid (torch-free), calibration, fit, "
+    "validate.\n\nCommands that run models import torch lazily, so `kvpareto memory` works in "
+    "a service-only\ninstall. Bad input prints one clear line and exits 2.\n"
+)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
+console = Console()
+
+# ValueError covers ArtifactError, UnsupportedArchitecture and JSONDecodeError; ArgumentError a
+# malformed or unknown SQLAlchemy URL; the OSErrors a path that is missing or not ours to write.
+INPUT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, ArgumentError, FileNotFoundError, NotADirectoryError, PermissionError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def describe(exc: BaseException) -> str:
+    """The error's message on one line (an OSError as `strerror: path`)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return one_line(f"{exc.strerror}{where}")
+    return one_line(str(exc) or type(exc).__name__)
+
+
+def fail(message: str) -> NoReturn:
+    """One clear line on stderr, exit status 2."""
+    sys.stderr.write(f"error: {one_line(message)}\n")
+    raise typer.Exit(2)
+
+
+def guarded(command: F) -> F:
+    """`command` with the known input errors turned into one line and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except INPUT_ERRORS as exc:
+            fail(describe(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def register(*commands: Callable[..., Any]) -> None:
+    for command in commands:
+        app.command()(guarded(command))
+
+
+def run() -> None:
+    """Run the app; an input error raised outside a command is reported the same way."""
+    try:
+        app()
+    except INPUT_ERRORS as exc:
+        sys.stderr.write(f"error: {describe(exc)}\n")
+        sys.exit(2)

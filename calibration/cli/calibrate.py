@@ -1,0 +1,96 @@
+"""`kvpareto calibrate`: run sampled configurations for real and record them in the store.
+
+Torch is imported only once the options have been checked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from calibration.cli.app import console
+from calibration.cli.inputs import (
+    ADDRESS,
+    DB,
+    EXECUTOR,
+    context_lengths,
+    device_name,
+    executor_name,
+    model_folder,
+    open_store,
+)
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def calibrate(
+    model: Annotated[str, typer.Option(help="model folder or hub id")],
+    contexts: Annotated[str, typer.Option(help="context lengths, e.g. 256,512")] = "256,512",
+    tasks: Annotated[str, typer.Option(help="tasks, e.g. kv_retrieval,passkey")] = "kv_retrieval",
+    budget_runs: Annotated[int, typer.Option(help="most runs to make (active mode)")] = 200,
+    mode: Annotated[str, typer.Option(help="active | exhaustive")] = "active",
+    device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
+    executor: EXECUTOR = "local",
+    address: ADDRESS = None,
+    n: Annotated[int, typer.Option(help="samples per run")] = 16,
+    anchor_contexts: Annotated[str, typer.Option(
+        help="16-bit baseline only at these longer lengths, e.g. 1024,2048")] = "",
+    memory_contexts: Annotated[str, typer.Option(
+        help="peak memory only of every configuration run, at these lengths, e.g. 384")] = "",
+    seed: Annotated[int, typer.Option(help="prompt seed")] = 0,
+    db: DB = None,
+) -> None:
+    """Run sampled configurations for real and record every run in the results store."""
+    from calibration.awq_cache import clean_stale
+    from calibration.campaign import Campaign
+    from calibration.executors import make_executor
+    from calibration.tasks import TASKS
+
+    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
+    unknown = [t for t in task_list if t not in TASKS]
+    if unknown or not task_list:
+        raise ValueError(f"unknown task(s) {unknown}; allowed: {', '.join(sorted(TASKS))}")
+    if mode not in ("active", "exhaustive"):
+        raise ValueError(f"--mode must be active or exhaustive; got {mode!r}")
+    if budget_runs <= 0 or n <= 0:
+        raise ValueError("--budget-runs and --n must be positive")
+    model_dir, spec = model_folder(model)
+    ctx = context_lengths(contexts, "contexts", spec)
+    anchors = context_lengths(anchor_contexts, "anchor-contexts", spec) \
+        if anchor_contexts.strip() else []
+    mem_ctx = context_lengths(memory_contexts, "memory-contexts", spec) \
+        if memory_contexts.strip() else []
+    device = device_name(device)
+    executor = executor_name(executor)
+    store = open_store(db)
+    ex = make_executor(executor, address)
+    clean_stale()  # AWQ temp folders of quantizations killed before they finished
+    with progress_bar() as progress:
+        bar = progress.add_task(f"{model_dir.name} {mode}",
+                                total=budget_runs if mode == "active" else None)
+        failed = 0
+
+        def on_result(key, m):  # type: ignore[no-untyped-def]
+            nonlocal failed
+            failed += m.status != "ok"
+            progress.update(bar, advance=1, description=f"{key.config} L={key.context_tokens}"
+                            f" {key.task} ({failed} failed)")
+
+        camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result,
+                        anchor_contexts=anchors, memory_contexts=mem_ctx)
+        try:
+            camp.kv_error()
+            camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)
+        finally:
+            ex.close()
+        if n > 0:  # AWQ's own KL, which the runs' KL (vs their own weights) leaves out
+            for w, t, L, kl in camp.weights_kl():
+                console.print(f"{w} weights alone: KL {kl:.4f} vs 16-bit ({t}, {L} tokens)")
+    runs = store.runs(camp.name, None, device)
+    console.print(f"{camp.name}: {len(runs)} runs stored "
+                  f"({sum(m.status != 'ok' for _, m in runs)} failed) in {store.url}")

@@ -1,0 +1,81 @@
+"""A SIGKILL during AWQ quantization leaves its temporary folder behind; the next start
+(`awq_folder`, `kvpareto calibrate`) removes it, while a live quantization's folder (flocked by
+its process) and one just made are kept (issue 18)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from calibration.awq_cache import awq_folder, clean_stale
+from models.specs import TESTBED_DIR
+
+REPO = Path(__file__).resolve().parents[2]
+TESTBED = TESTBED_DIR / "testbed-llama"
+# awq_folder with a quantization that never ends: it writes into its folder, then hangs
+HANG = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import calibration.engine.awq as awq
+    from calibration.awq_cache import awq_folder
+    def quantize_awq(model_dir, out_dir, calib, group):
+        (Path(out_dir) / "started").write_text("x")
+        time.sleep(600)
+    awq.quantize_awq = quantize_awq
+    awq_folder(Path(sys.argv[1]), "w4g64", calib_tokens=64, n=1)
+""")
+
+
+def _start_hanging(root: Path) -> tuple[subprocess.Popen, Path]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KVPARETO_AWQ_DIR": str(root),
+           "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", HANG, str(TESTBED)], env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        started = list(root.glob(".*/started"))
+        if started:
+            return proc, started[0].parent
+        assert proc.poll() is None, "the quantizing process died"
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the quantization never started")
+
+
+def _age(folder: Path, seconds: float = 3600) -> None:
+    t = time.time() - seconds
+    os.utime(folder, (t, t))
+
+
+def test_a_sigkilled_quantization_leaves_a_folder_the_next_start_removes(tmp_path):
+    root = tmp_path / "awq"
+    proc, tmp = _start_hanging(root)
+    try:
+        assert clean_stale(root, grace_s=0) == []  # alive: its flock keeps the folder
+        assert tmp.is_dir()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert tmp.is_dir() and tmp.name.startswith(f".{TESTBED.name}-w4g64.")  # left behind
+    assert clean_stale(root, grace_s=0) == [tmp]
+    assert not tmp.exists() and not any(root.iterdir())
+
+
+def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatch):
+    root = tmp_path / "awq"
+    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
+    out = root / f"{TESTBED.name}-w4"  # a finished AWQ folder, newer than the 16-bit weights
+    out.mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    (out / "model.safetensors").write_text("")
+    stale = root / f".{TESTBED.name}-w4.abc123"  # killed long ago: unlocked and old
+    stale.mkdir()
+    (stale / "model.safetensors").write_text("half")
+    _age(stale)
+    young = root / f".{TESTBED.name}-w4g32.def456"  # may be between mkdtemp and its lock
+    young.mkdir()
+    assert awq_folder(TESTBED, "w4") == out
+    assert not stale.exists()
+    assert young.is_dir() and out.is_dir()
