@@ -82,6 +82,14 @@ class MemoryFit(_Strict):
                 raise ValueError(why)
         return v
 
+    @field_validator("overhead_bytes", mode="before")
+    @classmethod
+    def _bounded(cls, v: object) -> object:
+        if isinstance(v, int | float) and not isinstance(v, bool) and not (
+                0 <= v <= MAX_OVERHEAD_BYTES):
+            raise ValueError(f"overhead_bytes must be between 0 and {MAX_OVERHEAD_BYTES}")
+        return v
+
     def to_coefficients(self) -> MemoryCoefficients:
         return MemoryCoefficients(dict(self.coefficients), self.overhead_bytes, fitted=True)
 
