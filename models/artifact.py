@@ -108,7 +108,7 @@ class MetricFit(_Strict):
     interval_q: Width = Field(description="split-conformal half-width at `coverage`")
     coverage: float = Field(0.9, gt=0, lt=1)
     contexts: list[Context] = Field(min_length=1)
-    floor: Width = 1e-5
+    floor: float = Field(1e-5, gt=0, le=MAX_ACCURACY_NUMBER, allow_inf_nan=False)
     n_runs: int = 0
     cv_mae: float | None = Field(default=None, description="cross-validated mean absolute error, "
                                  "in the metric's units (configurations held out whole)")

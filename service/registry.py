@@ -76,7 +76,8 @@ def _check_foreign(
     artifact: Artifact, path: Path, grid: ModelGrid | None, known: list[str]
 ) -> ModelGrid:
     if path.stem != artifact.model:
-        raise ArtifactError(f"{path.name}: foreign artifact: the file holds model {artifact.model!r}")
+        raise ArtifactError(
+            f"{path.name}: foreign artifact: the file holds model {artifact.model!r}")
     if grid is None:
         raise ArtifactError(
             f"{path}: foreign artifact: {artifact.model!r} is not a served model; "
@@ -89,7 +90,8 @@ def _check_foreign(
     for name in SHAPE_FIELDS:
         if getattr(theirs, name) != getattr(grid.spec, name):
             raise ArtifactError(
-                f"{path.name}: foreign artifact: {name} is {getattr(theirs, name)!r} but the served "
+                f"{path.name}: foreign artifact: {name} is {getattr(theirs, name)!r} but the "
+                "served "
                 f"{artifact.model} has {getattr(grid.spec, name)!r}"
             )
     return grid
@@ -131,13 +133,13 @@ def _sane(
         peaks = np.array([int(ledger_grid(grid.spec, base, int(c), coefficients).peak[0])
                           for c in contexts])
     if np.any(peaks <= 0):
-        bad = int(contexts[np.argmax(peaks <= 0)])
-        raise ArtifactError(f"{name}: memory fit gives a non-positive 16-bit peak at {bad} "
+        at = int(contexts[np.argmax(peaks <= 0)])
+        raise ArtifactError(f"{name}: memory fit gives a non-positive 16-bit peak at {at} "
                             "tokens")
     if np.any(np.diff(peaks) < 0):
-        bad = int(contexts[1:][np.argmax(np.diff(peaks) < 0)])
+        at = int(contexts[1:][np.argmax(np.diff(peaks) < 0)])
         raise ArtifactError(f"{name}: memory fit gives a 16-bit peak that falls with the "
-                            f"context (at {bad} tokens)")
+                            f"context (at {at} tokens)")
     if des is None:
         return
     probes = sorted({*(artifact.calibrated_contexts or [1024]), top})

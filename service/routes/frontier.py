@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 
 from service import answers
 from service.deps import HeavyDep, RegistryDep, SettingsDep, lookup
-from service.errors import documented
 from service.engine import evaluate, metric_names, point, warnings
+from service.errors import documented
 from service.registry import Registry
 from service.schemas.requests import FrontierRequest
 from service.schemas.responses import FrontierResponse
@@ -25,7 +25,8 @@ ANSWERS = 256  # serialised answers kept per registry snapshot (a reload starts 
 _LOCK = threading.Lock()  # the answer cache is shared by the threadpool's workers
 
 
-@router.post("/frontier", response_model=FrontierResponse, responses=documented(400, 404, 413, 422, 503))
+@router.post("/frontier", response_model=FrontierResponse,
+             responses=documented(400, 404, 413, 422, 503))
 def frontier(
     body: FrontierRequest, registry: RegistryDep, settings: SettingsDep, _: HeavyDep
 ) -> Response:

@@ -12,8 +12,8 @@ from models.memory import GIB
 from service import answers
 from service.capacity import Constraint, search
 from service.deps import HeavyDep, RegistryDep, SettingsDep, lookup
-from service.errors import documented
 from service.engine import Evaluation, evaluate, metric_names, point, warnings
+from service.errors import documented
 from service.schemas.requests import CapacityRequest, Constraints, RecommendRequest
 from service.schemas.responses import CapacityResponse, RecommendResponse
 

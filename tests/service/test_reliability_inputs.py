@@ -50,7 +50,7 @@ def test_lone_surrogate_in_a_string_is_422(shared_client, path, field):
 
 
 def test_lone_surrogate_as_an_unknown_field_name_is_422(shared_client):
-    text = '{"model": "%s", "context_tokens": 5, "\\udfff": 1}' % CALIBRATED
+    text = '{"model": "' + CALIBRATED + '", "context_tokens": 5, "\\udfff": 1}'
     r = shared_client.post("/v1/frontier", content=text,
                            headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"]
