@@ -22,4 +22,7 @@ EXPOSE 8000
 # artifacts: mount a folder and set KVPARETO_ARTIFACT_DIR (default: inside the installed package)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
-CMD ["uvicorn", "--factory", "service.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
+# connection limits as in the Makefile's UVICORN_LIMITS (README: Service)
+CMD ["uvicorn", "--factory", "service.main:create_app", "--host", "0.0.0.0", "--port", "8000", \
+     "--timeout-keep-alive", "5", "--limit-concurrency", "256", "--backlog", "512", \
+     "--h11-max-incomplete-event-size", "16384"]

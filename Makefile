@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# connection limits of the served command (the Dockerfile uses the same; README: Service)
+UVICORN_LIMITS := --timeout-keep-alive 5 --limit-concurrency 256 --backlog 512 --h11-max-incomplete-event-size 16384
 
 .PHONY: setup run test lint typecheck bench openapi serve calibrate calibrate-testbed train-testbed clean
 
@@ -37,7 +39,7 @@ openapi: setup
 	$(BIN)/python -m service.openapi > openapi.yaml
 
 serve: setup
-	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_LIMITS)
 
 # The main job: make sure the testbed artifacts exist, then serve the predicted frontiers.
 run: setup
@@ -49,7 +51,7 @@ run: setup
 	@echo "      curl -s http://127.0.0.1:8000/v1/recommend -H 'content-type: application/json' \\"
 	@echo "        -d '{\"model\": \"testbed-llama\", \"context_tokens\": 1024, \"budget_gib\": 0.004, \"max_drop\": 0.02}'"
 	@echo
-	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_LIMITS)
 
 # Calibrate, fit and validate every testbed model (artifacts are committed; ~minutes per model).
 calibrate-testbed: setup  # ~70 min for the three with two processes on a 2-core machine

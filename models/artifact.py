@@ -8,14 +8,23 @@ Validation reports written by `kvpareto validate` share this module.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import stat
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from models.memory.terms import MemoryCoefficients, coefficient_key_error
 
@@ -26,6 +35,21 @@ EXTRAPOLATION_WIDENING = 0.5
 ARTIFACT_KIND = "kvpareto.artifact"
 REPORT_KIND = "kvpareto.validation"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Bounds of the numbers an artifact may hold: far beyond any real fit, far below overflow.
+MAX_MEMORY_COEF = 1e12  # a transient coefficient (bytes per term unit, or bytes for *.const)
+MAX_OVERHEAD_BYTES = 1 << 50  # 1 PiB
+MAX_KV_ERROR = 100.0  # relative reconstruction error
+MAX_ACCURACY_NUMBER = 1e6  # coefficients, knots, baselines, interval widths
+MAX_ARTIFACT_BYTES = 16 << 20  # larger files are refused unread
+MAX_REPORT_BYTES = 4 << 20
+
+MemoryCoef = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MEMORY_COEF,
+                                    le=MAX_MEMORY_COEF)]
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ACCURACY_NUMBER,
+                                le=MAX_ACCURACY_NUMBER)]
+Width = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_ACCURACY_NUMBER)]
+KVError = Annotated[float, Field(allow_inf_nan=False, ge=0, le=MAX_KV_ERROR)]
+Context = Annotated[int, Field(gt=0, le=1 << 24)]
 
 
 class ArtifactError(ValueError):
@@ -44,10 +68,10 @@ class MemoryFit(_Strict):
         "phases", description="transient = max over models.memory.PHASES of Σ coefficient·term; "
         "a key is a term (every phase) or phase.term (that phase only)"
     )
-    coefficients: dict[str, float]
-    overhead_bytes: int
-    contexts: list[int]
-    residuals: list[float] = Field(default_factory=list)
+    coefficients: dict[str, MemoryCoef]
+    overhead_bytes: int = Field(ge=0, le=MAX_OVERHEAD_BYTES)
+    contexts: list[Context]
+    residuals: list[Number] = Field(default_factory=list)
     n_runs: int = 0
 
     @field_validator("coefficients")
@@ -56,6 +80,14 @@ class MemoryFit(_Strict):
         for key in v:
             if (why := coefficient_key_error(key)) is not None:
                 raise ValueError(why)
+        return v
+
+    @field_validator("overhead_bytes", mode="before")
+    @classmethod
+    def _bounded(cls, v: object) -> object:
+        if isinstance(v, int | float) and not isinstance(v, bool) and not (
+                0 <= v <= MAX_OVERHEAD_BYTES):
+            raise ValueError(f"overhead_bytes must be between 0 and {MAX_OVERHEAD_BYTES}")
         return v
 
     def to_coefficients(self) -> MemoryCoefficients:
@@ -69,13 +101,14 @@ class MetricFit(_Strict):
     metric: str
     kind: Literal["accuracy", "loss"]
     feature_names: list[str]
-    coef: list[float]
-    knots: dict[str, list[float]]
-    baseline: dict[int, float] = Field(description="16-bit value per calibrated context")
-    interval_q: float = Field(ge=0, description="split-conformal half-width at `coverage`")
-    coverage: float = 0.9
-    contexts: list[int]
-    floor: float = 1e-5
+    coef: list[Number]
+    knots: dict[str, list[Number]]
+    baseline: dict[Context, Number] = Field(
+        min_length=1, description="16-bit value per calibrated context")
+    interval_q: Width = Field(description="split-conformal half-width at `coverage`")
+    coverage: float = Field(0.9, gt=0, lt=1)
+    contexts: list[Context] = Field(min_length=1)
+    floor: float = Field(1e-5, gt=0, le=MAX_ACCURACY_NUMBER, allow_inf_nan=False)
     n_runs: int = 0
     cv_mae: float | None = Field(default=None, description="cross-validated mean absolute error, "
                                  "in the metric's units (configurations held out whole)")
@@ -85,24 +118,34 @@ class MetricFit(_Strict):
     # Two-stage accuracy: `coef` then predicts log10 of a graded guide metric (KL), and the drop
     # is a monotone (isotonic) function of it through these knots.
     guide: str | None = None
-    link_x: list[float] | None = None
-    link_y: list[float] | None = None
+    link_x: list[Number] | None = None
+    link_y: list[Number] | None = None
     # ... plus this non-negative combination of the constrained features (the first ones)
-    extra_coef: list[float] | None = None
+    extra_coef: list[Number] | None = None
     # Mondrian conformal: (upper edge of predicted drop, half-width) per bin, ascending.
-    interval_bins: list[tuple[float, float]] | None = None
+    interval_bins: list[tuple[Number, Width]] | None = Field(default=None, min_length=1)
     # Prompts per measured run: when set, `interval_q` and the bins' half-widths are in units of
     # the expected error of such a measurement (models.accuracy.error_scale) ...
     samples: int | None = Field(default=None, gt=0)
     # ... whose model part is the change of the prediction over ± this error of stage 1
     # (log10 of the guide; a robust standard deviation of its cross-validated residuals).
-    guide_spread: float | None = Field(default=None, ge=0)
-    widening: float = Field(default=EXTRAPOLATION_WIDENING, ge=0, description="interval growth per "
+    guide_spread: float | None = Field(default=None, ge=0, le=MAX_ACCURACY_NUMBER,
+                                       allow_inf_nan=False)
+    widening: Width = Field(default=EXTRAPOLATION_WIDENING, description="interval growth per "
                             "doubling of the context beyond the calibrated range (measured)")
     # KL only: what 4-bit weights alone do (KL vs the 16-bit weights, both with a 16-bit cache)
     # per context, measured. Runs' KL is against their own weights; the two add (measured:
     # bench/awq_kl.py), so 4-bit rows are predicted with this added.
-    weights_kl: dict[int, float] | None = None
+    weights_kl: dict[Context, Width] | None = None
+
+    @field_validator("interval_bins")
+    @classmethod
+    def _ascending(
+        cls, v: list[tuple[float, float]] | None
+    ) -> list[tuple[float, float]] | None:
+        if v is not None and any(b[0] <= a[0] for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("interval_bins: upper edges must be strictly ascending")
+        return v
 
 
 class Artifact(_Strict):
@@ -115,12 +158,18 @@ class Artifact(_Strict):
     code_version: str = "0.1.0"
     config_json: dict[str, object] = Field(description="the architecture facts of the model")
     memory: MemoryFit | None = None
-    kv_error: dict[str, float] = Field(
+    kv_error: dict[str, KVError] = Field(
         default_factory=dict, description="relative reconstruction error per scheme side"
     )
     accuracy: dict[str, dict[str, MetricFit]] = Field(default_factory=dict)
-    calibrated_contexts: list[int] = Field(default_factory=list)
+    calibrated_contexts: list[Context] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _tables(self) -> Artifact:
+        if self.accuracy and not self.kv_error:
+            raise ValueError("kv_error: empty table, but accuracy models need the K/V errors")
+        return self
 
     @field_validator("model")
     @classmethod
@@ -181,19 +230,66 @@ def write_json_atomic(path: Path, document: BaseModel) -> Path:
     return path
 
 
-def _read(path: Path, kind: str) -> dict[str, object]:
+def read_regular(path: Path, max_bytes: int, folder: Path | None = None) -> bytes:
+    """The bytes of a regular file inside `folder` (default: its own folder), at most
+    `max_bytes`; FIFOs, devices and symlinks out of the folder are refused without blocking."""
+    name = path.name
+    folder = (folder or path.parent).resolve()
     try:
-        raw = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path}: cannot be read ({exc})") from None
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise ArtifactError(f"{name}: cannot be read ({type(exc).__name__})") from None
+    if not real.is_relative_to(folder):
+        raise ArtifactError(f"{name}: refused: a link out of its folder")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ArtifactError(f"{name}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ArtifactError(f"{name}: refused: not a regular file")
+        if st.st_size > max_bytes:
+            raise ArtifactError(f"{name}: refused: {st.st_size} bytes, the limit is {max_bytes}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ArtifactError(f"{name}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise ArtifactError(f"{name}: refused: over the limit of {max_bytes} bytes")
+    return data
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"non-finite number {token}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} overflows")
+    return value
+
+
+def _read(path: Path, kind: str, max_bytes: int) -> dict[str, object]:
+    name = path.name
+    data = read_regular(path, max_bytes)
+    try:
+        raw = json.loads(data.decode(), parse_constant=_reject_constant, parse_float=_finite)
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(f"{name}: cannot be read ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ArtifactError(f"{name}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:
+        raise ArtifactError(f"{name}: invalid number: {exc}") from None
     if not isinstance(raw, dict) or raw.get("kind") != kind:
         found = raw.get("kind") if isinstance(raw, dict) else type(raw).__name__
-        raise ArtifactError(f"{path}: not a {kind} document (kind {found!r})")
+        raise ArtifactError(f"{name}: not a {kind} document (kind {found!r})")
     if raw.get("schema_version") != SCHEMA_VERSION:
         raise ArtifactError(
-            f"{path}: schema version {raw.get('schema_version')!r}, this code reads "
+            f"{name}: schema version {raw.get('schema_version')!r}, this code reads "
             f"{SCHEMA_VERSION}; re-run `kvpareto fit`"
         )
     return raw
@@ -201,19 +297,19 @@ def _read(path: Path, kind: str) -> dict[str, object]:
 
 def load_artifact(path: Path) -> Artifact:
     """Load and validate one artifact; raise ArtifactError with a clear message otherwise."""
-    raw = _read(path, ARTIFACT_KIND)
+    raw = _read(path, ARTIFACT_KIND, MAX_ARTIFACT_BYTES)
     try:
         return Artifact.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ArtifactError(f"{path}: invalid artifact at {where}: {first['msg']}") from None
+        raise ArtifactError(f"{path.name}: invalid artifact at {where}: {first['msg']}") from None
 
 
 def load_report(path: Path) -> ValidationReport:
-    raw = _read(path, REPORT_KIND)
+    raw = _read(path, REPORT_KIND, MAX_REPORT_BYTES)
     try:
         return ValidationReport.model_validate(raw)
     except ValidationError as exc:
         msg = exc.errors()[0]["msg"]
-        raise ArtifactError(f"{path}: invalid validation report: {msg}") from None
+        raise ArtifactError(f"{path.name}: invalid validation report: {msg}") from None

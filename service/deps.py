@@ -5,13 +5,16 @@ A model name is only ever a key of the registry; nothing builds a path from it.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.errors import NotFound
+from service.errors import Busy, NotFound
 from service.metrics import Metrics
 from service.registry import ModelEntry, Registry
 from service.settings import Settings
@@ -19,21 +22,55 @@ from service.settings import Settings
 bearer = HTTPBearer(auto_error=False, description="KVPARETO_ADMIN_TOKEN")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
+class HeavyGate:
+    """At most `running` heavy requests compute at once (each in a threadpool thread) and at
+    most `queued` wait, each for `wait_s` at most; beyond that a 503 with Retry-After at once.
+    The waiting is on the event loop, so waiters hold no thread and `/healthz` stays prompt."""
+
+    def __init__(self, running: int, queued: int, wait_s: float) -> None:
+        self.slots = asyncio.Semaphore(running)
+        self.limit, self.wait_s, self.admitted = running + queued, wait_s, 0
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        if self.admitted >= self.limit:
+            raise Busy("busy: too many heavy requests at once; retry after a moment")
+        self.admitted += 1
+        try:
+            try:
+                await asyncio.wait_for(self.slots.acquire(), self.wait_s)
+            except TimeoutError:
+                raise Busy("busy: no compute slot freed in time; retry after a moment") from None
+            try:
+                yield
+            finally:
+                self.slots.release()
+        finally:
+            self.admitted -= 1
+
+
+async def heavy(request: Request) -> AsyncIterator[None]:
+    gate: HeavyGate = request.app.state.heavy
+    async with gate.admit():
+        yield
+
+
+HeavyDep = Annotated[None, Depends(heavy)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

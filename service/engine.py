@@ -5,6 +5,7 @@ Everything is vectorised over the grid's rows; ledgers and predictions are cache
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -28,19 +29,22 @@ SHOWN_DECIMALS = 6  # point clouds show accuracy and GiB to this many decimals
 KV_ONLY_METRIC = "kl"
 I64 = NDArray[np.int64]
 T = TypeVar("T")
+_LRU_LOCK = threading.Lock()  # routes run in the threadpool: the LRUs are shared
 
 
 def cached(entry: ModelEntry, key: Hashable, size: int, make: Callable[[], T]) -> T:
     """A small LRU per model entry (a reload makes new entries, hence fresh caches)."""
     lru = entry.cache
-    if key in lru:
-        lru.move_to_end(key)
-        return lru[key]  # type: ignore[return-value]
-    value = make()
+    with _LRU_LOCK:
+        if key in lru:
+            lru.move_to_end(key)
+            return lru[key]  # type: ignore[return-value]
+    value = make()  # outside the lock: two threads may both compute, never corrupt
     if size > 0:
-        lru[key] = value
-        while len(lru) > size:
-            lru.popitem(last=False)
+        with _LRU_LOCK:
+            lru[key] = value
+            while len(lru) > size:
+                lru.popitem(last=False)
     return value
 
 

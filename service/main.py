@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from service.errors import InputError, NotFound
+from service.deps import HeavyGate
+from service.errors import Busy, InputError, NotFound
 from service.metrics import Metrics
 from service.middleware import BodyLimit, Instrument
 from service.registry import load_registry
@@ -44,6 +47,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.reload_lock = asyncio.Lock()
+    app.state.heavy = HeavyGate(settings.max_heavy, settings.max_queued, settings.heavy_wait_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": [_safe(p) for p in e.get("loc", ())], "msg": _safe(str(e.get("msg", ""))),
+             "type": _safe(str(e.get("type", ""))), "input": _safe(e.get("input"))}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503,
+                            headers={"Retry-After": str(settings.retry_after_s)})
 
     @app.exception_handler(InputError)
     async def input_error(_: Request, exc: InputError) -> JSONResponse:
@@ -59,3 +77,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Instrument, metrics=metrics)
     return app
+
+
+ECHO_CHARS = 200  # echoed input is cut to this many characters
+
+
+def _safe(value: object, depth: int = 0) -> object:
+    """A JSON-encodable copy of echoed input: non-finite numbers and lone surrogates become
+    strings, long strings and deep or wide containers are cut."""
+    if value is None or isinstance(value, bool | int):
+        return value if not isinstance(value, int) or abs(value) < 1 << 63 else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value[:ECHO_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth > 4:
+        return "..."
+    if isinstance(value, dict):
+        return {str(_safe(str(k))): _safe(v, depth + 1) for k, v in list(value.items())[:20]}
+    if isinstance(value, list | tuple):
+        return [_safe(v, depth + 1) for v in list(value)[:20]]
+    return _safe(repr(value))

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from models.accuracy import Design, design, predict, side_key
 from models.artifact import Artifact, ArtifactError, load_artifact
-from models.memory import MemoryCoefficients
+from models.memory import MemoryCoefficients, ledger_grid
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
 from service.grid import ModelGrid, model_grid
 
@@ -76,7 +76,8 @@ def _check_foreign(
     artifact: Artifact, path: Path, grid: ModelGrid | None, known: list[str]
 ) -> ModelGrid:
     if path.stem != artifact.model:
-        raise ArtifactError(f"{path}: foreign artifact: the file holds model {artifact.model!r}")
+        raise ArtifactError(
+            f"{path.name}: foreign artifact: the file holds model {artifact.model!r}")
     if grid is None:
         raise ArtifactError(
             f"{path}: foreign artifact: {artifact.model!r} is not a served model; "
@@ -85,11 +86,12 @@ def _check_foreign(
     try:
         theirs = spec_from_config(dict(artifact.config_json), artifact.model)
     except ValueError as exc:
-        raise ArtifactError(f"{path}: foreign artifact: {exc}") from None
+        raise ArtifactError(f"{path.name}: foreign artifact: {exc}") from None
     for name in SHAPE_FIELDS:
         if getattr(theirs, name) != getattr(grid.spec, name):
             raise ArtifactError(
-                f"{path}: foreign artifact: {name} is {getattr(theirs, name)!r} but the served "
+                f"{path.name}: foreign artifact: {name} is {getattr(theirs, name)!r} but the "
+                "served "
                 f"{artifact.model} has {getattr(grid.spec, name)!r}"
             )
     return grid
@@ -111,9 +113,49 @@ def calibrate(grid: ModelGrid, artifact: Artifact, path: Path) -> Calibration:
                 try:
                     predict(fit, des, probe)
                 except (ValueError, IndexError, KeyError) as exc:
-                    raise ArtifactError(f"{path}: accuracy model {task}/{metric}: {exc}") from None
+                    raise ArtifactError(
+                        f"{path.name}: accuracy model {task}/{metric}: {exc}") from None
     coefficients = artifact.memory.to_coefficients() if artifact.memory else None
+    _sane(grid, artifact, coefficients, des, path.name)
     return Calibration(artifact, path, coefficients, predictable, des)
+
+
+def _sane(
+    grid: ModelGrid, artifact: Artifact, coefficients: MemoryCoefficients | None,
+    des: Design | None, name: str,
+) -> None:
+    """What the schema cannot see: the 16-bit peak positive and non-decreasing in the context
+    over the served range, and every predicted interval ordered and finite."""
+    top = grid.spec.max_positions or 1 << 17
+    contexts = np.unique(np.geomspace(1, top, 24).astype(np.int64))
+    base = grid.arrays.take(np.array([grid.baseline_row], dtype=np.int64))
+    with np.errstate(all="ignore"):  # an overflowing fit is what this looks for
+        peaks = np.array([int(ledger_grid(grid.spec, base, int(c), coefficients).peak[0])
+                          for c in contexts])
+    if np.any(peaks <= 0):
+        at = int(contexts[np.argmax(peaks <= 0)])
+        raise ArtifactError(f"{name}: memory fit gives a non-positive 16-bit peak at {at} "
+                            "tokens")
+    if np.any(np.diff(peaks) < 0):
+        at = int(contexts[1:][np.argmax(np.diff(peaks) < 0)])
+        raise ArtifactError(f"{name}: memory fit gives a 16-bit peak that falls with the "
+                            f"context (at {at} tokens)")
+    if des is None:
+        return
+    probes = sorted({*(artifact.calibrated_contexts or [1024]), top})
+    for by_metric in artifact.accuracy.values():
+        for fit in by_metric.values():
+            for ctx in probes:
+                pred = predict(fit, des, ctx)
+                with np.errstate(invalid="ignore"):
+                    finite = np.isfinite(pred.mean)
+                    bad = ~finite | (pred.lower > pred.mean + 1e-9) | (
+                        pred.upper < pred.mean - 1e-9)
+                    bad |= finite & ~(np.isfinite(pred.lower) & np.isfinite(pred.upper))
+                if np.any(bad):
+                    raise ArtifactError(
+                        f"{name}: accuracy model {fit.task}/{fit.metric} predicts non-finite "
+                        f"or unordered intervals at {ctx} tokens")
 
 
 def load_one(path: Path, grids: dict[str, ModelGrid]) -> Calibration:

@@ -11,13 +11,14 @@ from fastapi import APIRouter, HTTPException, Request
 
 from models.artifact import ArtifactError
 from service.deps import AdminDep, MetricsDep, SettingsDep
+from service.errors import documented
 from service.registry import load_registry
 from service.schemas.responses import ReloadResponse
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-@router.post("/reload", responses={409: {"description": "an artifact was refused"}})
+@router.post("/reload", responses=documented(401, 403, 409, 503))
 async def reload(
     request: Request, _: AdminDep, settings: SettingsDep, metrics: MetricsDep
 ) -> ReloadResponse:

@@ -50,8 +50,9 @@ def calibration(entry: ModelEntry, reports: list[ValidationReport]) -> Calibrati
 
 
 @router.get("/models")
-async def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelsResponse:
-    reports = [r for _, r in load_reports(settings.validations_dir)[0]]
+def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelsResponse:
+    """Plain `def`: the reports are read (cached) in the threadpool, off the event loop."""
+    reports = [r for _, r in load_reports(settings.validations_dir, settings.max_reports)[0]]
     infos = []
     for name, entry in sorted(registry.models.items()):
         s = entry.spec

@@ -5,11 +5,14 @@ Without a calibration artifact: the memory-only answer, sorted by memory, accura
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Response
 
 from service import answers
-from service.deps import RegistryDep, SettingsDep, lookup
+from service.deps import HeavyDep, RegistryDep, SettingsDep, lookup
 from service.engine import evaluate, metric_names, point, warnings
+from service.errors import documented
 from service.registry import Registry
 from service.schemas.requests import FrontierRequest
 from service.schemas.responses import FrontierResponse
@@ -19,28 +22,32 @@ router = APIRouter(prefix="/v1", tags=["frontier"])
 
 
 ANSWERS = 256  # serialised answers kept per registry snapshot (a reload starts afresh)
+_LOCK = threading.Lock()  # the answer cache is shared by the threadpool's workers
 
 
-@router.post("/frontier", response_model=FrontierResponse)
-async def frontier(
-    body: FrontierRequest, registry: RegistryDep, settings: SettingsDep
+@router.post("/frontier", response_model=FrontierResponse,
+             responses=documented(400, 404, 413, 422, 503))
+def frontier(
+    body: FrontierRequest, registry: RegistryDep, settings: SettingsDep, _: HeavyDep
 ) -> Response:
     """The same question gets the same bytes: answers are cached per registry snapshot."""
     key = body.model_dump_json()
     cache = registry.answers
-    content = cache.get(key)
+    with _LOCK:
+        content = cache.get(key)
+        if content is not None:
+            cache.move_to_end(key)
     if content is None:
-        content = (await compute_frontier(body, registry, settings)).model_dump_json().encode()
+        content = compute_frontier(body, registry, settings).model_dump_json().encode()
         if not body.include_points:
-            cache[key] = content
-            while len(cache) > ANSWERS:
-                cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
+            with _LOCK:
+                cache[key] = content
+                while len(cache) > ANSWERS:
+                    cache.popitem(last=False)
     return Response(content, media_type="application/json")
 
 
-async def compute_frontier(
+def compute_frontier(
     body: FrontierRequest, registry: Registry, settings: Settings
 ) -> FrontierResponse:
     entry = lookup(registry, body.model)

@@ -11,16 +11,16 @@ from fastapi import APIRouter
 
 from models.memory import GIB, ledger
 from models.space import parse_config
-from service.deps import RegistryDep, lookup
-from service.errors import InputError
+from service.deps import HeavyDep, RegistryDep, lookup
+from service.errors import InputError, documented
 from service.schemas.requests import MemoryRequest
 from service.schemas.responses import LedgerTerm, MemoryResponse
 
 router = APIRouter(prefix="/v1", tags=["memory"])
 
 
-@router.post("/memory")
-async def memory(body: MemoryRequest, registry: RegistryDep) -> MemoryResponse:
+@router.post("/memory", responses=documented(400, 404, 413, 422, 503))
+def memory(body: MemoryRequest, registry: RegistryDep, _: HeavyDep) -> MemoryResponse:
     entry = lookup(registry, body.model)
     cal = entry.calibration
     coefficients = cal.coefficients if cal else None

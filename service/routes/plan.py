@@ -11,8 +11,9 @@ from fastapi import APIRouter
 from models.memory import GIB
 from service import answers
 from service.capacity import Constraint, search
-from service.deps import RegistryDep, SettingsDep, lookup
+from service.deps import HeavyDep, RegistryDep, SettingsDep, lookup
 from service.engine import Evaluation, evaluate, metric_names, point, warnings
+from service.errors import documented
 from service.schemas.requests import CapacityRequest, Constraints, RecommendRequest
 from service.schemas.responses import CapacityResponse, RecommendResponse
 
@@ -40,9 +41,9 @@ def _wanted(body: Constraints) -> str:
     return " and ".join(parts) + how
 
 
-@router.post("/recommend")
-async def recommend(
-    body: RecommendRequest, registry: RegistryDep, settings: SettingsDep
+@router.post("/recommend", responses=documented(400, 404, 413, 422, 503))
+def recommend(
+    body: RecommendRequest, registry: RegistryDep, settings: SettingsDep, _: HeavyDep
 ) -> RecommendResponse:
     entry = lookup(registry, body.model)
     mask = answers.allowed_rows(entry, body, None, settings.max_grid)
@@ -72,9 +73,9 @@ async def recommend(
     })
 
 
-@router.post("/capacity")
-async def capacity(
-    body: CapacityRequest, registry: RegistryDep, settings: SettingsDep
+@router.post("/capacity", responses=documented(400, 404, 413, 422, 503))
+def capacity(
+    body: CapacityRequest, registry: RegistryDep, settings: SettingsDep, _: HeavyDep
 ) -> CapacityResponse:
     entry = lookup(registry, body.model)
     mask = answers.allowed_rows(entry, body, None, settings.max_grid)

@@ -16,15 +16,22 @@ ModelName = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"),
     Field(description="a served model name (see GET /v1/models)", examples=["Qwen2.5-7B-Instruct"]),
 ]
-ContextTokens = Annotated[int, Field(gt=0, le=1 << 24, description="prompt length in tokens")]
-BudgetGiB = Annotated[float, Field(gt=0, le=1 << 20, description="memory budget in GiB")]
+ContextTokens = Annotated[int, Field(gt=0, le=1 << 24, strict=True,
+                                     description="prompt length in tokens (1 to 16,777,216)")]
+BudgetGiB = Annotated[float, Field(gt=0, le=1 << 20, allow_inf_nan=False,
+                                   description="memory budget in GiB (above 0, at most 1,048,576)")]
+# loose on purpose: models.space.parse_config names what is wrong in a near miss
+CONFIG_PATTERN = r"^\s*w(16|4)[A-Za-z0-9-]{0,60}\s*$"
 WeightId = Literal["w16", "w4", "w4g64", "w4g32"]
 KVBits = Literal[16, 8, 4, 2]
-ConfigId = Annotated[str, Field(description=f"canonical id: {ID_FORMAT}", max_length=64)]
+ConfigId = Annotated[str, Field(description=f"canonical id: {ID_FORMAT}", max_length=64,
+                                pattern=CONFIG_PATTERN)]
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: no bool-to-int or string-to-number coercion, finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class GridFilter(Request):

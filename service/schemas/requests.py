@@ -42,7 +42,8 @@ class FrontierRequest(GridFilter, AccuracyChoice):
         None, min_length=1, description="evaluate only these ids (at most the service's max grid)"
     )
     include_points: bool = Field(False, description="also return every evaluated point (plots)")
-    limit: int = Field(200, ge=1, description="most configurations listed in a memory-only answer")
+    limit: int = Field(200, ge=1, le=1 << 20,
+                       description="most configurations listed in a memory-only answer")
 
     @field_validator("configs")
     @classmethod
@@ -51,8 +52,11 @@ class FrontierRequest(GridFilter, AccuracyChoice):
 
 
 class Constraints(GridFilter, AccuracyChoice):
-    accuracy_floor: float | None = Field(None, description="minimum predicted metric")
-    max_drop: float | None = Field(None, ge=0, description="most drop vs the 16-bit baseline")
+    accuracy_floor: float | None = Field(
+        None, ge=-1e6, le=1e6, description="minimum predicted metric (-1e6 to 1e6; a ceiling "
+        "for loss metrics)")
+    max_drop: float | None = Field(
+        None, ge=0, le=1e6, description="most drop vs the 16-bit baseline (0 to 1e6)")
     conservative: bool = Field(
         False, description="judge the floor and drop by the interval's pessimistic end"
     )

@@ -157,3 +157,16 @@ class Health(BaseModel):
     models: int
     artifacts_loaded: int
     artifact_errors: int
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: object | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a sentence, or field-level details (422)."""
+
+    detail: str | list[ErrorDetail]
