@@ -384,7 +384,7 @@ def fit_metric(
     fit = MetricFit(
         task=task,
         metric=metric,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         feature_names=names,
         coef=[float(c) for c in coef],
         knots={"k": KNOTS, "v": KNOTS},
@@ -395,7 +395,7 @@ def fit_metric(
         floor=floor,
         n_runs=len(residuals),
         cv_mae=float(np.mean(np.abs(values - held))),
-        form=form,  # type: ignore[arg-type]
+        form=form,
         # a loss's bins are of its predicted excess over the 16-bit loss (log-space errors)
         interval_bins=(_binned_q(np.power(10.0, held_z) - floor, residuals, coverage,
                                  LOSS_BINS, monotone=False) if kind == "loss" else None),
@@ -522,7 +522,7 @@ def _fit_two_stage(
         n_runs=len(values),
         cv_mae=float(np.mean(residuals)),
         guide=guide_name,
-        form=form,  # type: ignore[arg-type]
+        form=form,
         link_x=link_x,
         link_y=link_y,
         extra_coef=[float(c) for c in extra],

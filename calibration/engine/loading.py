@@ -40,7 +40,7 @@ def load_model(
             model_dir, dtype=dtype, attn_implementation="sdpa", trust_remote_code=False,
             use_safetensors=True,
         )
-        return model.to(device).eval()
+        return model.to(device).eval()  # type: ignore[arg-type]
     if quant.get("quant_method") != "awq" or quant.get("version", "gemm").lower() != "gemm":
         raise ValueError(
             f"{model_dir}: quantization {quant.get('quant_method')!r}/{quant.get('version')!r} "

@@ -10,11 +10,11 @@ from models.accuracy import side_key
 from models.artifact import load_artifact, write_json_atomic
 from models.memory import (
     DEFAULT_COEFFICIENTS,
+    GridLedger,
     MemoryCoefficients,
     grid_arrays,
     ledger,
     ledger_grid,
-    GridLedger,
 )
 from models.space import STUDY_KV_PAIRS, full_grid
 from models.specs import load_spec
