@@ -39,7 +39,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_MEMORY_COEF = 1e12  # a transient coefficient (bytes per term unit, or bytes for *.const)
 MAX_OVERHEAD_BYTES = 1 << 50  # 1 PiB
 MAX_KV_ERROR = 100.0  # relative reconstruction error
-MAX_ACCURACY_NUMBER = 1e6  # coefficients, knots, baselines, interval widths
+MAX_ACCURACY_NUMBER = 1e12  # coefficients (collinear fits run large), knots, baselines, widths
 MAX_ARTIFACT_BYTES = 16 << 20  # larger files are refused unread
 MAX_REPORT_BYTES = 4 << 20
 
