@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -16,6 +17,21 @@ import uvicorn
 
 from service.main import create_app
 from service.settings import Settings
+
+
+async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str,
+               path: str, body: bytes = b"") -> int:
+    """One HTTP/1.1 request on a keep-alive connection; reads the answer, returns its status."""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    writer.write(head + body)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
 
 
 def free_port() -> int:

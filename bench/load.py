@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live import free_port, wait_healthy
+from bench.live import free_port, send, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATED = ("testbed-llama", "testbed-qwen2", "testbed-mistral")
@@ -70,21 +70,6 @@ def mixed_requests(seed: int, count: int) -> list[Request]:
     return out
 
 
-async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                req: Request) -> int:
-    method, path, body = req
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
-            f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-    writer.write(head + body)
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
-
-
 async def _client(port: int, reqs: list[Request], stop: float, tally: Tally) -> None:
     """One keep-alive connection sending `reqs` in turn until `stop` (or once, if stop is 0)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -92,7 +77,7 @@ async def _client(port: int, reqs: list[Request], stop: float, tally: Tally) -> 
     try:
         while (time.perf_counter() < stop) if stop else i < len(reqs):
             t0 = time.perf_counter()
-            status = await _send(reader, writer, reqs[i % len(reqs)])
+            status = await send(reader, writer, *reqs[i % len(reqs)])
             tally.latency_s.append(time.perf_counter() - t0)
             tally.statuses[status] = tally.statuses.get(status, 0) + 1
             i += 1
@@ -106,7 +91,7 @@ async def _probe(port: int, until: asyncio.Event, tally: Tally) -> None:
     try:
         while not until.is_set():
             t0 = time.perf_counter()
-            status = await _send(reader, writer, ("GET", "/healthz", b""))
+            status = await send(reader, writer, "GET", "/healthz")
             tally.latency_s.append(time.perf_counter() - t0)
             tally.statuses[status] = tally.statuses.get(status, 0) + 1
             await asyncio.sleep(0.05)
@@ -139,8 +124,11 @@ def rss_mib(pid: int) -> float:
 
 def server_command(port: int) -> list[str]:
     """The `make run` server (the Makefile's uvicorn line), on a free loopback port."""
-    make = (ROOT / "Makefile").read_text()
-    line = next(ln for ln in make.splitlines() if "uvicorn --factory" in ln and "8000" in ln)
+    make = (ROOT / "Makefile").read_text().splitlines()
+    variables = dict(ln.split(":=", 1) for ln in make if ln.startswith("UVICORN_LIMITS"))
+    line = next(ln for ln in make if "uvicorn --factory" in ln and "8000" in ln)
+    for name, value in variables.items():
+        line = line.replace(f"$({name.strip()})", value.strip())
     args = line.split("uvicorn", 1)[1].split()
     args[args.index("--port") + 1] = str(port)
     return [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"]

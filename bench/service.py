@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live import free_port, wait_healthy
+from bench.live import free_port, send, wait_healthy
 from bench.synthetic import CALIBRATED, UNCALIBRATED, write_synthetic
 from service.registry import load_registry
 from service.routes.frontier import compute_frontier
@@ -54,16 +54,8 @@ async def _client(host: str, port: int, bodies: list[bytes], start: int, step: i
     while time.perf_counter() < stop:
         body = bodies[i % len(bodies)]
         i += step
-        head = (f"POST /v1/frontier HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
-                f"\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         t0 = time.perf_counter()
-        writer.write(head + body)
-        status = int((await reader.readline()).split()[1])
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
+        status = await send(reader, writer, "POST", "/v1/frontier", body)
         lat.append(time.perf_counter() - t0)
         if status != 200:
             errors.append(str(status))
