@@ -15,7 +15,7 @@ from calibration.executors import Executor
 from calibration.store import RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from calibration.weights_kl import stored_weights_kl
-from models.accuracy import design, metric_fit, predict, side_key
+from models.accuracy import design, metric_fit, predict
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
 from models.memory import compatible, grid_arrays, ledger_grid
@@ -30,7 +30,7 @@ def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | 
     configs = compatible(spec, list(configs or full_grid()))
     table = artifact.kv_error
     return [c for c in configs
-            if all(k is None or k in table for k in (side_key("k", c.kv), side_key("v", c.kv)))]
+            if all(k in table for k in c.kv.side_keys())]
 
 
 def predicted_frontier(

@@ -10,7 +10,6 @@ from calibration.fitting import build_artifact
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
 from calibration.validate import predicted_frontier, summarize
-from models.accuracy import side_key
 from models.artifact import ValidationPoint, load_report, write_json_atomic
 from models.memory import MemoryCoefficients, grid_arrays, ledger_grid
 from models.specs import load_spec
@@ -26,7 +25,7 @@ def artifact(tiny_model_dir, tmp_path_factory):
     table = {}
     for c in configs:
         for s in "kv":
-            if (key := side_key(s, c.kv)) is not None:
+            if (key := c.kv.side_key(s)) is not None:
                 scale = 2 if "tensor" in key else 1
                 table[key] = {8: 0.005, 4: 0.08, 2: 0.4}[int(key[1])] * scale
     store.save_kv_error(name, "cpu", table)
@@ -34,7 +33,7 @@ def artifact(tiny_model_dir, tmp_path_factory):
     for L in (128, 256):
         peaks = ledger_grid(spec, grid_arrays(configs[::9]), L, coef).peak
         for c, p in zip(configs[::9], peaks, strict=True):
-            err = sum(table.get(side_key(s, c.kv), 0.0) for s in "kv")
+            err = sum(table.get(c.kv.side_key(s), 0.0) for s in "kv")
             store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
                 peak_bytes=int(p), exact_match=max(0.0, 1 - 2 * err), answer_nll=0.1 + err,
                 kl=err**2))
