@@ -9,7 +9,7 @@ from calibration.cli import app
 from calibration.fitting import build_artifact
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
-from calibration.validate import predicted_frontier, summarize
+from calibration.validate import FrontierQuery, predicted_frontier, summarize
 from models.artifact import ValidationPoint, load_report, write_json_atomic
 from models.memory import MemoryCoefficients, grid_arrays, ledger_grid
 from models.specs import load_spec
@@ -62,7 +62,7 @@ def test_summary_statistics():
            ValidationPoint(config="w4-k16v16-cfull", predicted_peak_bytes=50,
                            measured_peak_bytes=50, predicted_accuracy=0.5, accuracy_lower=0.4,
                            accuracy_upper=0.6, measured_accuracy=0.5)]
-    r = summarize("m", "passkey", "exact_match", 256, None, pts)
+    r = summarize("m", FrontierQuery(256, "passkey"), pts)
     assert r.memory_max_abs_rel_error == pytest.approx(0.1)
     assert r.accuracy_mae == pytest.approx(0.1) and r.accuracy_coverage == 0.5
 
@@ -108,8 +108,8 @@ def test_validating_kl_adds_the_4bit_weights_own_kl_measured_on_the_validation_p
     art = art.model_copy(deep=True)
     art.accuracy["passkey"]["kl"] = fit.model_copy(update={"weights_kl": {128: 0.5, 256: 0.5}})
     store = Store(str(tmp_path / "v.db"))
-    report = validate(art, tiny_model_dir, store, LocalExecutor(), 128, "passkey", "kl", n=2,
-                      points=12)
+    query = FrontierQuery(128, "passkey", "kl", points=12)
+    report = validate(art, tiny_model_dir, store, LocalExecutor(), query, n=2)
     runs = dict(store.runs(art.model))
     four = [p for p in report.points if p.config.startswith("w4")]
     assert four and any(not p.config.startswith("w4") for p in report.points)
