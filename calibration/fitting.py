@@ -21,6 +21,7 @@ from calibration.store.records import VALIDATION_SEED
 from models.accuracy import MetricModel, Target
 from models.artifact import Artifact, MetricFit
 from models.memory import CPU_SDPA_BLOCK, TRANSIENT_TERMS, MemoryFitter
+from models.runtime import KERNEL_KEYS, UNRECORDED, runtime_label
 from models.space import BASELINE, parse_config
 from models.specs import ArchSpec, spec_from_config
 
@@ -31,6 +32,24 @@ MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accurac
 
 
 Runs = list[tuple[RunKey, Measurement]]
+
+
+def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
+    """The runs with a measured peak from one runtime (a fit mixes no kernel paths), and its
+    fingerprint: the recorded runtime with the most runs; runs stored before fingerprints were
+    recorded only when no recorded one exists."""
+    groups: dict[str, Runs] = {}
+    for k, m in runs:
+        if m.peak_bytes is not None:
+            groups.setdefault(runtime_label(m.versions | {"device": k.device}), []).append((k, m))
+    if not groups:
+        return [], {}
+    recorded = [g for g in groups if not g.endswith(UNRECORDED)] or list(groups)
+    label = max(recorded, key=lambda g: len(groups[g]))
+    k, m = groups[label][0]
+    keep = (*KERNEL_KEYS, "cpu", "gpu", "cuda", "torch", "transformers")
+    return groups[label], {key: str(v) for key, v in (m.versions | {"device": k.device}).items()
+                           if key in keep}
 
 
 def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None) -> MemoryFitter:
@@ -104,7 +123,8 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
     kv_error = store.kv_error(model, device)
     if not kv_error:
         raise ValueError(f"no K/V error table for {model!r} on {device}; run calibrate first")
-    memory = fit_memory(spec, runs, max_memory_context)
+    mem_runs, fingerprint = memory_runs(runs)
+    memory = fit_memory(spec, mem_runs, max_memory_context)
     tasks = sorted({k.task for k, _ in runs})
     accuracy = {t: fits for t in tasks if (fits := fit_accuracy(
         runs, kv_error, t, weights_kl=weights_kl_table(store, model, device, t)))}
@@ -112,6 +132,7 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
                        if k.n >= MIN_N and k.config != BASELINE.id}) or sorted(
         {k.context_tokens for k, _ in runs if k.n >= MIN_N})
     return Artifact(
-        model=model, config_json=config_json, memory=memory.to_fit(f"{device}-sdpa"),
+        model=model, config_json=config_json,
+        memory=memory.to_fit(runtime_label(fingerprint), fingerprint),
         kv_error=kv_error, accuracy=accuracy, calibrated_contexts=contexts, tasks=tasks,
     )

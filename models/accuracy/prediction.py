@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,13 +18,17 @@ from models.artifact import Artifact, MetricFit
 @dataclass(frozen=True)
 class Prediction:
     """Per-row prediction; `extrapolated` when any row's context is outside the calibrated
-    range (`extrapolated_rows` says which)."""
+    range (`extrapolated_rows` says which). Rows past the longest 16-bit anchor
+    (`unanchored_rows`) lean on a 16-bit value nobody measured: their numbers are the last
+    anchor's carried flat, not a prediction, and answers give them as unknown."""
 
     mean: F64
     lower: F64
     upper: F64
     extrapolated: bool
     extrapolated_rows: NDArray[np.bool_]
+    anchored_until: int = 0
+    unanchored_rows: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def predict(
@@ -70,7 +74,9 @@ def predict(
     if fit.weights_kl:  # the KL the 4-bit weights add to the cache's own (a measured table)
         awq = d.w4 * baseline_at(fit.weights_kl, tokens.astype(np.int64))
         mean, lower, upper = mean + awq, lower + awq, upper + awq
-    return Prediction(mean, lower, upper, bool(outside.any()), outside)
+    longest = max(fit.baseline)
+    return Prediction(mean, lower, upper, bool(outside.any()), outside, longest,
+                      np.asarray(tokens > longest))
 
 
 def metric_fit(artifact: Artifact, task: str, metric: str) -> MetricFit:

@@ -15,6 +15,7 @@ REPORT_KIND = "kvpareto.validation"
 # Bounds of the numbers an artifact may hold.
 MAX_MEMORY_COEF = 1e12  # a transient coefficient (bytes per term unit, or bytes for *.const)
 MAX_OVERHEAD_BYTES = 1 << 50  # 1 PiB
+MAX_BOUND_FACTOR = 10.0  # a memory fit 10x off is no fit
 MAX_KV_ERROR = 100.0  # relative reconstruction error
 MAX_ACCURACY_NUMBER = 1e12  # coefficients (collinear fits run large), knots, baselines, widths
 MAX_ARTIFACT_BYTES = 16 << 20  # larger files are refused unread

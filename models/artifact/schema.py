@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.artifact.bounds import (
     EXTRAPOLATION_WIDENING,
     MAX_ACCURACY_NUMBER,
+    MAX_BOUND_FACTOR,
     MAX_OVERHEAD_BYTES,
     SCHEMA_VERSION,
     Context,
@@ -22,6 +23,8 @@ from models.artifact.bounds import (
 )
 from models.memory.terms import MemoryCoefficients, coefficient_key_error
 
+ShortText = Annotated[str, Field(max_length=64)]
+Text = Annotated[str, Field(max_length=256)]
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -42,6 +45,12 @@ class MemoryFit(StrictRecord):
     contexts: list[Context]
     residuals: list[Number] = Field(default_factory=list)
     n_runs: int = 0
+    bound_factor: float = Field(1.0, ge=1.0, le=MAX_BOUND_FACTOR, allow_inf_nan=False,
+                                description="measured peak ≤ predicted × this at bound_coverage")
+    bound_coverage: float = Field(0.95, gt=0, lt=1)
+    fingerprint: dict[ShortText, Text] = Field(
+        default_factory=dict, max_length=32,
+        description="the runtime the memory runs were measured on (models.runtime)")
 
     @field_validator("coefficients")
     @classmethod
@@ -60,7 +69,8 @@ class MemoryFit(StrictRecord):
         return v
 
     def to_coefficients(self) -> MemoryCoefficients:
-        return MemoryCoefficients(dict(self.coefficients), self.overhead_bytes, fitted=True)
+        return MemoryCoefficients(dict(self.coefficients), self.overhead_bytes, fitted=True,
+                                  bound_factor=self.bound_factor)
 
 
 class MetricFit(StrictRecord):

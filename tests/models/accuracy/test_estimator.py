@@ -316,3 +316,12 @@ def test_a_longer_context_is_never_predicted_to_undo_damage(data):
             assert slope[bound] < -0.05 and np.median(grows) < 0.9
         else:
             assert slope[bound] >= 0.0 and (grows >= 1 - 1e-9).all()
+
+
+def test_rows_past_the_longest_16bit_anchor_are_marked_unanchored(data):
+    table, configs, ctx, kl, _, _ = data
+    f = fit_record("loss", configs, ctx, kl, table)
+    d = design(configs[:3], table)
+    assert not predict(f, d, 512).unanchored_rows.any()
+    past = predict(f, d, np.array([256, 512, 1024]))
+    assert past.anchored_until == 512 and past.unanchored_rows.tolist() == [False, False, True]
