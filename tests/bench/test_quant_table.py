@@ -19,7 +19,8 @@ def test_rows_are_the_study_grid_with_smoothing_on_int4_and_int2_keys() -> None:
     assert all(kv.residual == 0 for kv in rows)
     for w in (Weights(16), W4):
         for c in configs(w):
-            assert c.chunk == CHUNK and parse_config(c.id) == c
+            assert c.chunk == CHUNK
+            assert parse_config(c.id) == c
 
 
 def test_buckets_count_drops_in_points() -> None:

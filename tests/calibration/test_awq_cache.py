@@ -58,9 +58,11 @@ def test_a_sigkilled_quantization_leaves_a_folder_the_next_start_removes(tmp_pat
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert tmp.is_dir() and tmp.name.startswith(f".{TESTBED.name}-w4g64.")  # left behind
+    assert tmp.is_dir()
+    assert tmp.name.startswith(f".{TESTBED.name}-w4g64.")
     assert clean_stale(root, grace_s=0) == [tmp]
-    assert not tmp.exists() and not any(root.iterdir())
+    assert not tmp.exists()
+    assert not any(root.iterdir())
 
 
 def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatch):
@@ -78,4 +80,5 @@ def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatc
     young.mkdir()
     assert awq_folder(TESTBED, "w4") == out
     assert not stale.exists()
-    assert young.is_dir() and out.is_dir()
+    assert young.is_dir()
+    assert out.is_dir()

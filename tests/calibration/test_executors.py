@@ -19,7 +19,9 @@ def fake(model_dir, key):
 
 def test_run_one_turns_errors_into_failed_rows():
     m = run_one("x", keys()[1], fake)
-    assert m.status == "failed" and "out of memory" in m.error and m.seconds is not None
+    assert m.status == "failed"
+    assert "out of memory" in m.error
+    assert m.seconds is not None
     assert run_one("x", keys()[0], lambda d, k: (_ for _ in ()).throw(MemoryError())).status \
         == "failed"
     assert run_one("x", keys()[0], fake).versions["python"]
@@ -29,8 +31,10 @@ def test_sweep_records_failures_goes_on_and_skips_done(tmp_path):
     store = Store(str(tmp_path / "s.db"))
     seen = []
     new = sweep(store, LocalExecutor(fake), "x", keys(), lambda k, m: seen.append(k))
-    assert len(new) == 4 and seen == keys()
-    assert len(store.runs("m")) == 3 and len(store.runs("m", "failed")) == 1
+    assert len(new) == 4
+    assert seen == keys()
+    assert len(store.runs("m")) == 3
+    assert len(store.runs("m", "failed")) == 1
     assert sweep(store, LocalExecutor(fake), "x", keys() + keys(6)) != []
     assert len(store.runs("m", None)) == 6
 

@@ -64,12 +64,13 @@ def test_a_failing_configuration_is_recorded_and_the_rest_complete(tmp_path, tin
     sweep(store, LocalExecutor(), str(tiny_model_dir), keys)
     ok = {k.config for k, _ in store.runs("tiny")}
     [(bad, m)] = store.runs("tiny", "failed")
-    assert ok == {configs[0], configs[2]} and bad.config == configs[1]
+    assert ok == {configs[0], configs[2]}
+    assert bad.config == configs[1]
     assert "does not divide head_dim 64" in m.error
 
 
 @pytest.mark.parametrize(
-    "content,needle",
+    ("content", "needle"),
     [('{"kind": "kvpareto.artifact", "schema_version": 4, "model": "x", "con', "corrupt JSON"),
      ('{"kind": "kvpareto.artifact", "schema_version": 4, "model": "x"}', "invalid artifact"),
      ('{"kind": "kvpareto.artifact", "schema_version": 99}', "schema version"),
@@ -84,5 +85,6 @@ def test_a_corrupted_artifact_is_refused(tmp_path, tiny_model_dir, monkeypatch, 
     monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(tmp_path))
     r = CliRunner().invoke(app, ["validate", "--model", str(tiny_model_dir), "--context", "128",
                                  "--db", str(tmp_path / "v.db")])
-    assert r.exit_code == 2 and needle in r.stderr
+    assert r.exit_code == 2
+    assert needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

@@ -61,9 +61,11 @@ def test_memory_fit_recovers_coefficients_and_extrapolates():
     assert np.abs(pred / np.array([p for *_, p in far]) - 1).max() < 1e-5
     assert all(v >= 0 for v in fit.coef_.values())
     art = fit.to_fit("cpu-sdpa")
-    assert art.n_runs == len(rows) and art.form == "phases"
+    assert art.n_runs == len(rows)
+    assert art.form == "phases"
     again = MemoryFitter(SPEC, fixed=FIXED).fit(*zip(*rows, strict=True))  # seeded multi-start
-    assert again.coef_ == fit.coef_ and again.overhead_ == fit.overhead_
+    assert again.coef_ == fit.coef_
+    assert again.overhead_ == fit.overhead_
 
 
 def test_memory_fit_is_a_max_of_phases_not_a_sum():
@@ -132,7 +134,8 @@ def test_artifact_from_the_store_round_trips(tmp_path, tiny_model_dir):
     assert set(art.accuracy["passkey"]) == {"exact_match", "answer_nll", "kl"}
     assert art.accuracy["passkey"]["kl"].weights_kl == {128: 0.05, 256: 0.07}
     assert art.accuracy["passkey"]["answer_nll"].weights_kl is None
-    assert art.calibrated_contexts == [128, 256] and art.memory.n_runs == 2 * len(configs)
+    assert art.calibrated_contexts == [128, 256]
+    assert art.memory.n_runs == 2 * len(configs)
     path = write_json_atomic(tmp_path / f"{name}.json", art)
     assert load_artifact(path) == art
     assert fit_accuracy(store.runs(name), table, "needle") == {}
@@ -170,10 +173,13 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
                                  "--out-dir", str(tmp_path / "art")])
     assert r.exit_code == 0, r.output
     art = load_artifact(tmp_path / "art" / f"{tiny_model_dir.name}.json")
-    assert art.memory is not None and "passkey" in art.accuracy
+    assert art.memory is not None
+    assert "passkey" in art.accuracy
     assert art.calibrated_contexts == [96, 128]  # an anchor is not a calibrated length
     fit = art.accuracy["passkey"]["exact_match"]
-    assert 256 in fit.baseline and fit.contexts == [96, 128] and fit.samples == 4
+    assert 256 in fit.baseline
+    assert fit.contexts == [96, 128]
+    assert fit.samples == 4
     assert any("." in k for k in art.memory.coefficients)  # fitted phase by phase
     if any(k.config.startswith("w4") for k, _ in runs):  # the 4-bit weights' own KL, measured
         wkl = Store(db).weights_kl(tiny_model_dir.name)
@@ -181,7 +187,7 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
         assert set(art.accuracy["passkey"]["kl"].weights_kl or {}) == {96, 128, 256}
 
 
-@pytest.mark.parametrize("args,needle", [
+@pytest.mark.parametrize(("args", "needle"), [
     (["--contexts", "a,b"], "comma-separated"),
     (["--tasks", "sudoku"], "unknown task"),
     (["--mode", "greedy"], "active or exhaustive"),
@@ -193,7 +199,8 @@ def test_cli_calibrate_bad_input_is_one_line_exit_2(tiny_model_dir, args, needle
     from calibration.cli import app
 
     r = CliRunner().invoke(app, ["calibrate", "--model", str(tiny_model_dir), *args])
-    assert r.exit_code == 2 and needle in r.stderr
+    assert r.exit_code == 2
+    assert needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 

@@ -71,5 +71,5 @@ def test_pickled_weights_are_not_loaded(evil_model_dir):
     from calibration.engine.loading import load_model
 
     (evil_model_dir / "model.safetensors").rename(evil_model_dir / "pytorch_model.bin")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"safetensors|model\.safetensors|no file named"):
         load_model(evil_model_dir)

@@ -25,7 +25,9 @@ def test_the_kernel_path_is_the_best_isa_the_cpu_has_under_the_cap(flags, cap, p
 def test_this_machine_records_a_kernel_path_its_cpu_supports(monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     fp = fingerprint("cpu")
-    assert fp["device"] == "cpu" and fp["dtype"] == "bf16" and fp["attention"] == "sdpa"
+    assert fp["device"] == "cpu"
+    assert fp["dtype"] == "bf16"
+    assert fp["attention"] == "sdpa"
     assert fp["kernel"] == kernel_path(cpu_flags())
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert fingerprint("cpu")["kernel"] in ("avx2", "generic")
@@ -34,7 +36,8 @@ def test_this_machine_records_a_kernel_path_its_cpu_supports(monkeypatch):
 def test_every_run_carries_the_fingerprint():
     key = RunKey("m", "w16-k16v16-cfull", 128, "passkey", 0, 0, "cpu")
     m = run_one("x", key, lambda *_: Measurement(peak_bytes=1))
-    assert m.versions["kernel"] == kernel_path(cpu_flags()) and m.versions["torch"]
+    assert m.versions["kernel"] == kernel_path(cpu_flags())
+    assert m.versions["torch"]
 
 
 def test_a_memory_fit_takes_one_recorded_runtime_before_unrecorded_runs():
@@ -46,6 +49,9 @@ def test_a_memory_fit_takes_one_recorded_runtime_before_unrecorded_runs():
     runs = ([run(i, {"torch": "2.13"}) for i in range(5)] + [run(10 + i, avx) for i in range(3)]
             + [run(20 + i, amx) for i in range(2)])
     chosen, fp = memory_runs(runs)
-    assert len(chosen) == 3 and fp["kernel"] == "avx512_core_bf16" and fp["device"] == "cpu"
+    assert len(chosen) == 3
+    assert fp["kernel"] == "avx512_core_bf16"
+    assert fp["device"] == "cpu"
     only_old, fp = memory_runs(runs[:5])
-    assert len(only_old) == 5 and "kernel" not in fp
+    assert len(only_old) == 5
+    assert "kernel" not in fp

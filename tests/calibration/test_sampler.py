@@ -58,7 +58,8 @@ def _min_spacing(configs, picks):
 def test_fill_spreads_new_points_farther_apart_than_random_picks(configs):
     chosen = [(configs[0], 256)]
     more = fill(configs, [256], chosen, 8)
-    assert len(set(more)) == 8 and chosen[0] not in more
+    assert len(set(more)) == 8
+    assert chosen[0] not in more
     rng = np.random.default_rng(1)
     spread = _min_spacing(configs, chosen + more)
     randoms = [_min_spacing(configs, [(configs[int(i)], 256) for i in
@@ -105,7 +106,8 @@ def test_active_picks_gain_more_hypervolume_than_random_picks(configs, seed):
     rest = [cand for cand in exhaustive(configs, [512]) if cand not in seen]
     k = 6
     picks = sampler.select(rest, k)
-    assert 1 <= len(picks) <= k and len(set(picks)) == len(picks)
+    assert 1 <= len(picks) <= k
+    assert len(set(picks)) == len(picks)
     assert not set(picks) & set(seen)
     base = _true_hypervolume(seen, table)
     active = _true_hypervolume(seen + picks, table) - base

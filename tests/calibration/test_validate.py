@@ -47,7 +47,8 @@ def test_predicted_frontier_is_monotone_and_respects_the_budget(artifact):
     rows = predicted_frontier(art, 256, "passkey", "exact_match", points=6)
     assert 2 <= len(rows) <= 6
     peaks, means = [r[1] for r in rows], [r[2] for r in rows]
-    assert peaks == sorted(peaks) and means == sorted(means)
+    assert peaks == sorted(peaks)
+    assert means == sorted(means)
     budget = (peaks[0] + peaks[-1]) // 2
     assert all(r[1] <= budget for r in predicted_frontier(art, 256, "passkey", "exact_match",
                                                           budget))
@@ -64,7 +65,8 @@ def test_summary_statistics():
                            accuracy_upper=0.6, measured_accuracy=0.5)]
     r = summarize("m", FrontierQuery(256, "passkey"), pts)
     assert r.memory_max_abs_rel_error == pytest.approx(0.1)
-    assert r.accuracy_mae == pytest.approx(0.1) and r.accuracy_coverage == 0.5
+    assert r.accuracy_mae == pytest.approx(0.1)
+    assert r.accuracy_coverage == 0.5
 
 
 def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
@@ -79,13 +81,14 @@ def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
     assert r.exit_code == 0, r.output
     [report] = (tmp_path / "val").glob("*.json")
     doc = load_report(report)
-    assert doc.metric == "kl" and 1 <= len(doc.points) <= 2
+    assert doc.metric == "kl"
+    assert 1 <= len(doc.points) <= 2
     assert all(p.measured_peak_bytes for p in doc.points)
     assert report.with_suffix(".png").stat().st_size > 1000
     assert json.loads(report.read_text())["kind"] == "kvpareto.validation"
 
 
-@pytest.mark.parametrize("args,needle", [
+@pytest.mark.parametrize(("args", "needle"), [
     (["--context", "0"], "must be positive"),
     (["--context", "128", "--metric", "f1"], "no accuracy model"),
 ], ids=["context", "metric"])
@@ -93,7 +96,8 @@ def test_cli_validate_bad_input_is_one_line_exit_2(artifact, tiny_model_dir, mon
                                                     args, needle):
     monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(artifact[1]))
     r = CliRunner().invoke(app, ["validate", "--model", str(tiny_model_dir), *args])
-    assert r.exit_code == 2 and needle in r.stderr
+    assert r.exit_code == 2
+    assert needle in r.stderr
 
 
 def test_validating_kl_adds_the_4bit_weights_own_kl_measured_on_the_validation_prompts(
@@ -112,7 +116,8 @@ def test_validating_kl_adds_the_4bit_weights_own_kl_measured_on_the_validation_p
     report = validate(art, tiny_model_dir, store, LocalExecutor(), query, n=2)
     runs = dict(store.runs(art.model))
     four = [p for p in report.points if p.config.startswith("w4")]
-    assert four and any(not p.config.startswith("w4") for p in report.points)
+    assert four
+    assert any(not p.config.startswith("w4") for p in report.points)
     own = store.weights_kl(art.model)[("w4", "passkey", 128, HELD_OUT_SEED, 2)]
     assert own > 0
     for p in report.points:

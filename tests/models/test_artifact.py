@@ -42,7 +42,7 @@ def test_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content,needle",
+    ("content", "needle"),
     [
         ("{not json", "corrupt JSON"),
         ('{"kind": "something.else", "schema_version": 4}', "not a kvpareto.artifact"),

@@ -85,9 +85,10 @@ def test_duplicates_of_a_pareto_point_are_all_kept():
     assert pareto_indices([1, 1, 2], [0.5, 0.5, 0.4]).tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("bad", [([1.0, 2.0], [0.1]), ([np.nan], [0.1])], ids=["length", "nan"])
-def test_bad_input_is_refused(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("bad", "why"), [(([1.0, 2.0], [0.1]), "differ in length"),
+                                          (([np.nan], [0.1]), "NaN")], ids=["length", "nan"])
+def test_bad_input_is_refused(bad, why):
+    with pytest.raises(ValueError, match=why):
         pareto_mask(*bad)
 
 

@@ -60,7 +60,7 @@ def test_smoothing_adds_one_mean_per_head_channel():
 
 
 @pytest.mark.parametrize(
-    "tokens,chunk,residual,segments",
+    ("tokens", "chunk", "residual", "segments"),
     [(1000, 0, 0, 1), (1000, 256, 0, 4), (1000, 256, 128, 4), (1000, 256, 300, 3),
      (100, 256, 128, 0), (129, 64, 128, 1), (128, 64, 128, 0), (257, 256, 0, 2)],
 )
@@ -155,7 +155,8 @@ def test_ledger_rejects_nonpositive_context():
 
 def test_ledger_marks_exact_terms():
     led = ledger(LLAMA, parse_config("w4-k4v4-token-r0-c256"), 1000)
-    assert led.exact["weights"] and led.exact["kv_cache"]
+    assert led.exact["weights"]
+    assert led.exact["kv_cache"]
     assert not led.exact["transient.hidden"]
     assert led.peak_bytes == (led.terms["weights"] + led.terms["kv_cache"] + led.transient_peak
                               + led.terms["runtime_overhead"])
@@ -186,7 +187,8 @@ def test_one_chunk_prefill_has_no_past_terms():
         assert feats["kv_dequant"][0] == 0  # the one update had no codes before it
     chunked = ledger(LLAMA, parse_config("w16-k4v4-token-r0-c256"), 4096, ones)
     assert chunked.dominant_phase == "attention"
-    assert chunked.terms["transient.scores"] > 0 and chunked.terms["transient.kv_layer"] > 0
+    assert chunked.terms["transient.scores"] > 0
+    assert chunked.terms["transient.kv_layer"] > 0
 
 
 def test_dequantized_copy_grows_with_quantized_sides():
@@ -195,7 +197,8 @@ def test_dequantized_copy_grows_with_quantized_sides():
 
     none, one, two = (dequant(c) for c in ("w16-k16v16-c256", "w16-k4v16-token-r0-c256",
                                            "w16-k4v4-token-r0-c256"))
-    assert none == 0 < one < two and two == 2 * one == 2 * 8192 * LLAMA.kv_dim * 2
+    assert none == 0 < one < two
+    assert two == 2 * one == 2 * 8192 * LLAMA.kv_dim * 2
 
 
 def test_a_remainder_chunk_is_one_step_the_full_chunk_before_it_another():
@@ -205,7 +208,8 @@ def test_a_remainder_chunk_is_one_step_the_full_chunk_before_it_another():
     assert last["hidden"][0] == 128 * LLAMA.hidden_size * 2
     assert prev["hidden"][0] == 256 * LLAMA.hidden_size * 2
     assert last["kv_repeat"][0] > prev["kv_repeat"][0]  # 640 keys vs 512
-    assert prev["mask"][0] == 256 * 512 and last["mask"][0] == 128 * 640
+    assert prev["mask"][0] == 256 * 512
+    assert last["mask"][0] == 128 * 640
     even = transient_features(LLAMA, g, 512, step="previous")
     assert even["hidden"][0] == transient_features(LLAMA, g, 512)["hidden"][0]
 
@@ -228,7 +232,9 @@ def test_coefficient_keys_accepted(key):
 @pytest.mark.parametrize("key", ["bogus", "mlp.kv_repeat", "nophase.hidden"])
 def test_coefficient_keys_refused_name_what_is_allowed(key):
     why = coefficient_key_error(key)
-    assert why is not None and "attention:" in why and key in why
+    assert why is not None
+    assert "attention:" in why
+    assert key in why
 
 
 def test_grid_peak_uses_the_max_of_phases():
@@ -286,7 +292,8 @@ def test_awq_phase_only_where_weights_are_4bit():
                                "awq_dequant": 1.0, "hidden": 1.0})
     w16 = ledger(LLAMA, parse_config("w16-k4v4-token-r0-c256"), 4096, coef)
     w4 = ledger(LLAMA, parse_config("w4-k4v4-token-r0-c256"), 4096, coef)
-    assert w16.phases["awq_dequant"] == 0 and w16.dominant_phase != "awq_dequant"
+    assert w16.phases["awq_dequant"] == 0
+    assert w16.dominant_phase != "awq_dequant"
     assert w4.dominant_phase == "awq_dequant"
 
 

@@ -20,7 +20,9 @@ def nll_fit():
 def test_a_16bit_loss_that_jumps_beyond_the_calibrated_lengths_is_reported(nll_fit):
     fit = nll_fit.model_copy(update={"baseline": {256: 0.001, 512: 0.001, 1024: 0.1, 2048: 12.0}})
     msg = baseline_shift({"answer_nll": fit}, 1024)
-    assert msg is not None and "0.1 at 1024" in msg and "0.001 at 512" in msg
+    assert msg is not None
+    assert "0.1 at 1024" in msg
+    assert "0.001 at 512" in msg
     # beyond the last anchor the value is the one measured there, and says so
     assert "12 at 2048" in (baseline_shift({"answer_nll": fit}, 8192) or "")
 

@@ -44,7 +44,7 @@ def test_example_id():
 
 
 @pytest.mark.parametrize(
-    "bad,needle",
+    ("bad", "needle"),
     [
         ("w8-k4v4-token-r0-c256", "malformed"),
         ("w4-k3v4-token-r0-c256", "K bits must be one of 16, 8, 4, 2"),
@@ -79,8 +79,10 @@ def test_full_grid_is_large_unique_and_valid():
 
 def test_a_scheme_names_its_own_kv_error_keys_and_label():
     kivi = KVScheme(2, 4, "channel", smooth_keys=True)
-    assert kivi.label == "channel" and kivi.side_key("k") == "k2-channel-ks"
+    assert kivi.label == "channel"
+    assert kivi.side_key("k") == "k2-channel-ks"
     assert kivi.side_key("v") == "v4-token"  # KIVI's values are quantized per token
     block = KVScheme(16, 2, "block", 64)
-    assert block.label == "block64" and block.side_keys() == ("v2-block64",)
+    assert block.label == "block64"
+    assert block.side_keys() == ("v2-block64",)
     assert KVScheme().side_keys() == ()

@@ -23,7 +23,7 @@ def test_qwen25_7b_matches_its_safetensors_total():
 
 
 @pytest.mark.parametrize(
-    "name,per_token",
+    ("name", "per_token"),
     [
         ("Llama-3.1-8B-Instruct", 131_072),
         ("Mistral-7B-Instruct-v0.3", 131_072),
@@ -54,7 +54,7 @@ def test_loads_from_path_and_folder(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "extra,needle",
+    ("extra", "needle"),
     [
         ({"num_local_experts": 8}, "mixture-of-experts"),
         ({"kv_lora_rank": 512}, "latent"),

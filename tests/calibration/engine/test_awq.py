@@ -40,12 +40,16 @@ def folders(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def test_standard_gemm_checkpoint(folders: tuple[Path, Path]) -> None:
     _, w4 = folders
     qcfg = json.loads((w4 / "config.json").read_text())["quantization_config"]
-    assert qcfg["quant_method"] == "awq" and qcfg["version"] == "gemm"
-    assert qcfg["bits"] == 4 and qcfg["group_size"] == 128 and qcfg["zero_point"]
+    assert qcfg["quant_method"] == "awq"
+    assert qcfg["version"] == "gemm"
+    assert qcfg["bits"] == 4
+    assert qcfg["group_size"] == 128
+    assert qcfg["zero_point"]
     with safe_open(w4 / "model.safetensors", "pt") as f:
-        dtypes = {k.rsplit(".", 1)[-1]: f.get_slice(k).get_dtype() for k in f.keys()}
+        dtypes = {k.rsplit(".", 1)[-1]: f.get_slice(k).get_dtype() for k in f}
         assert f.get_slice("model.layers.0.mlp.down_proj.qweight").get_shape() == [512, 32]
-    assert dtypes["qweight"] == dtypes["qzeros"] == "I32" and dtypes["scales"] == "F16"
+    assert dtypes["qweight"] == dtypes["qzeros"] == "I32"
+    assert dtypes["scales"] == "F16"
     assert dtypes["weight"] == "BF16"  # embeddings and norms stay 16-bit
 
 

@@ -37,7 +37,8 @@ def test_repeatable_to_the_byte(model: object, ids: torch.Tensor, scheme: KVSche
     first, _ = probe_prefill(model, ids, scheme, 256)
     second, _ = probe_prefill(model, ids, scheme, 256)
     assert first == second
-    assert first.transient_bytes > 0 and first.cache_bytes > 0
+    assert first.transient_bytes > 0
+    assert first.cache_bytes > 0
 
 
 def test_peak_drops_with_chunk(model: object, ids: torch.Tensor) -> None:
@@ -50,7 +51,8 @@ def test_peak_drops_with_kv_bits(model: object, ids: torch.Tensor) -> None:
     schemes = [KVScheme(), KVScheme(8, 8, "token"), KVScheme(4, 4, "token"),
                KVScheme(2, 2, "token")]
     peaks = [probe_prefill(model, ids, s, 64)[0].peak_bytes for s in schemes]
-    assert peaks == sorted(peaks, reverse=True) and len(set(peaks)) == 4
+    assert peaks == sorted(peaks, reverse=True)
+    assert len(set(peaks)) == 4
 
 
 def test_peak_is_split_by_phase(model: object, ids: torch.Tensor) -> None:

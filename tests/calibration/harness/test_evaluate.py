@@ -36,8 +36,10 @@ def results(folder: Path) -> dict[str, EvalResult]:
 
 def test_baseline_is_its_own_reference(results: dict[str, EvalResult]) -> None:
     base = results["w16-k16v16-cfull"]
-    assert base.mean_kl == pytest.approx(0.0, abs=1e-9) and base.top1_agreement == 1.0
-    assert base.k_error == (0.0, 0.0) and base.n == 3
+    assert base.mean_kl == pytest.approx(0.0, abs=1e-9)
+    assert base.top1_agreement == 1.0
+    assert base.k_error == (0.0, 0.0)
+    assert base.n == 3
     assert 0.0 <= base.accuracy_low <= base.accuracy <= base.accuracy_high <= 1.0
 
 
@@ -54,7 +56,8 @@ def test_per_layer_fields(results: dict[str, EvalResult]) -> None:
     r = results["w16-k4v2-channel-ks-r32-c64"]
     assert len(r.k_error) == len(r.v_error) == len(r.key_outlier_ratio) == 2
     assert all(x >= 1.0 for x in r.key_outlier_ratio)
-    assert r.answer_nll > 0 and len(r.predictions) == 3
+    assert r.answer_nll > 0
+    assert len(r.predictions) == 3
 
 
 def test_evaluate_single_matches_many(folder: Path, results: dict[str, EvalResult]) -> None:

@@ -16,7 +16,8 @@ from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_in
 )
 def test_wilson_matches_reference_values(k: int, n: int, low: float, high: float) -> None:
     lo, hi = wilson_interval(k, n)
-    assert lo == pytest.approx(low, abs=1e-4) and hi == pytest.approx(high, abs=1e-4)
+    assert lo == pytest.approx(low, abs=1e-4)
+    assert hi == pytest.approx(high, abs=1e-4)
 
 
 def test_wilson_refuses_impossible_counts() -> None:
@@ -27,7 +28,8 @@ def test_wilson_refuses_impossible_counts() -> None:
 def test_kl_zero_on_identical_and_positive_otherwise() -> None:
     logits = torch.randn(5, 11)
     kl, agree = kl_and_agreement(logits, logits)
-    assert torch.allclose(kl, torch.zeros(5), atol=1e-6) and bool(agree.all())
+    assert torch.allclose(kl, torch.zeros(5), atol=1e-6)
+    assert bool(agree.all())
     kl2, _ = kl_and_agreement(logits, logits + torch.randn(5, 11))
     assert bool((kl2 > 0).all())
 

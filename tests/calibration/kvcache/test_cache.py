@@ -92,7 +92,8 @@ def test_cache_really_fills(model: object, scheme: KVScheme) -> None:
         sizes.append(cache.nbytes)
         lengths.append(cache.get_seq_length())
     assert lengths == [0, 64, 128, 192]
-    assert sizes == sorted(sizes) and len(set(sizes)) == 4
+    assert sizes == sorted(sizes)
+    assert len(set(sizes)) == 4
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

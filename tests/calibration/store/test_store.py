@@ -19,7 +19,9 @@ def test_record_is_idempotent_on_the_run_key(store):
     assert store.record(KEY, Measurement(peak_bytes=10, exact_match=1.0))
     assert not store.record(KEY, Measurement(peak_bytes=99))
     [(key, m)] = store.runs("m")
-    assert key == KEY and m.peak_bytes == 10 and m.exact_match == 1.0
+    assert key == KEY
+    assert m.peak_bytes == 10
+    assert m.exact_match == 1.0
 
 
 @pytest.mark.parametrize("field", ["config", "context_tokens", "task", "seed", "n", "device"])
@@ -53,7 +55,8 @@ def test_weights_kl_is_one_value_per_prompt_set_replaced_on_remeasure(store):
     store.save_weights_kl("m", "cpu", "w4", "passkey", 1024, 0, 64, 0.11)
     assert store.weights_kl("m") == {("w4", "passkey", 512, 0, 64): 0.09,
                                      ("w4", "passkey", 1024, 0, 64): 0.11}
-    assert store.weights_kl("m", "cuda") == {} and store.weights_kl("other") == {}
+    assert store.weights_kl("m", "cuda") == {}
+    assert store.weights_kl("other") == {}
 
 
 def test_artifact_and_validation_rows_hash_the_file(store, tmp_path):
@@ -86,7 +89,9 @@ def test_a_store_from_before_phase_bytes_gains_the_column_and_keeps_its_runs(tmp
     con.close()
     s = Store(str(path))
     ((key, m),) = s.runs("m")
-    assert key == KEY and m.peak_bytes == 10 and m.phase_bytes is None
+    assert key == KEY
+    assert m.peak_bytes == 10
+    assert m.phase_bytes is None
     assert s.record(replace(KEY, seed=1), Measurement(peak_bytes=11, phase_bytes={"mlp": 11}))
     assert {m.peak_bytes: m.phase_bytes for _, m in s.runs("m")} == {10: None, 11: {"mlp": 11}}
     s.close()

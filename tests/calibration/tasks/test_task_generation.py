@@ -19,7 +19,8 @@ def test_registry_names_match_tasks() -> None:
         "frequent_words",
     }
     for name, task in TASKS.items():
-        assert isinstance(task, Task) and task.name == name
+        assert isinstance(task, Task)
+        assert task.name == name
 
 
 @pytest.mark.parametrize("length", [512, 1000, 3000], ids=lambda n: f"L{n}")
@@ -53,7 +54,8 @@ def test_text_is_in_testbed_vocabulary_and_answer_is_short(name: str, testbed_to
         assert unk not in ids
         n_answer = len(testbed_tokenizer(s.answer, add_special_tokens=False)["input_ids"])
         assert 1 <= n_answer <= 3
-        assert s.question.startswith(" question : ") and s.task == name
+        assert s.question.startswith(" question : ")
+        assert s.task == name
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -62,7 +62,8 @@ def test_needle_distractors(n_distractors: int, near_miss: bool, testbed_tokeniz
     s = Needle(n_distractors, near_miss).generate(testbed_tokenizer, 1500, 1, seed=2)[0]
     found = dict(re.findall(r"the special magic number for (\w+ \w+) (\d+) \.", s.context))
     key = _key(s.question, "number for")
-    assert len(found) == n_distractors + 1 and found[key] == s.answer
+    assert len(found) == n_distractors + 1
+    assert found[key] == s.answer
     adj, noun = key.split()
     shared = [k for k in found if k != key and (adj in k.split() or noun in k.split())]
     assert len(shared) == (n_distractors if near_miss else 0)
@@ -78,7 +79,8 @@ def test_variable_tracking_chain_resolves_to_answer(
     var, steps = _key(s.question, "variable"), 0
     while not env[var].isdigit():
         var, steps = env[var], steps + 1
-    assert env[var] == s.answer and steps == hops
+    assert env[var] == s.answer
+    assert steps == hops
 
 
 @pytest.mark.parametrize("n_distinct", [2, 20, 60], ids=lambda n: f"distinct{n}")
@@ -89,7 +91,9 @@ def test_frequent_words_answer_is_strictly_most_frequent(
     for s in task.generate(testbed_tokenizer, 800, 3, seed=0):
         words = s.context.split(" . ", 1)[1].rstrip(" .").split()
         (top, c1), (_, c2) = Counter(words).most_common(2)
-        assert top == s.answer and c1 > c2 and len(set(words)) == n_distinct
+        assert top == s.answer
+        assert c1 > c2
+        assert len(set(words)) == n_distinct
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,10 @@ def test_config_matches_the_testbed_spec(name: str) -> None:
     assert cfg["architectures"] == [MODELS[name]]
     assert (cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]) == (256, 512, 2)
     assert (cfg["num_attention_heads"], cfg["num_key_value_heads"]) == (4, 2)
-    assert cfg["hidden_size"] % 128 == 0 and cfg["max_position_embeddings"] >= 4096
-    assert cfg["tie_word_embeddings"] is False and cfg.get("sliding_window") is None
+    assert cfg["hidden_size"] % 128 == 0
+    assert cfg["max_position_embeddings"] >= 4096
+    assert cfg["tie_word_embeddings"] is False
+    assert cfg.get("sliding_window") is None
     with safe_open(str(folder(name) / "model.safetensors"), "pt") as f:
         keys = list(f.keys())
         assert {f.get_tensor(k).dtype for k in keys} == {torch.bfloat16}

@@ -15,9 +15,11 @@ from calibration.testbed.tokenizer import build_tokenizer, save_tokenizer
 
 def test_one_token_per_word_and_bos_first() -> None:
     tok = build_tokenizer()
-    assert len(tok) == len(vocabulary()) and 300 <= len(tok) <= 1200
+    assert len(tok) == len(vocabulary())
+    assert 300 <= len(tok) <= 1200
     ids = tok("the value of amber fox is 417 .")["input_ids"]
-    assert ids[0] == tok.bos_token_id and len(ids) == 9
+    assert ids[0] == tok.bos_token_id
+    assert len(ids) == 9
     assert tok.unk_token_id not in ids
     assert tok("zebrafish")["input_ids"][1:] == [tok.unk_token_id]
     assert tok.decode(ids, skip_special_tokens=True) == "the value of amber fox is 417 ."

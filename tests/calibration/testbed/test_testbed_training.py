@@ -46,17 +46,20 @@ def test_smoke_training_saves_a_bf16_hf_folder(arch: str, tmp_path: Path) -> Non
     report = train(tiny_config(arch, 0), tmp_path / "m", log=False)
     folder = tmp_path / "m"
     config = json.loads((folder / "config.json").read_text())
-    assert config["model_type"] == arch and config["tie_word_embeddings"] is False
-    assert config["num_key_value_heads"] == 1 and config["hidden_size"] == 64
+    assert config["model_type"] == arch
+    assert config["tie_word_embeddings"] is False
+    assert config["num_key_value_heads"] == 1
+    assert config["hidden_size"] == 64
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
-        dtypes = {f.get_tensor(k).dtype for k in f.keys()}
-        has_bias = any(k.endswith("q_proj.bias") for k in f.keys())
+        dtypes = {f.get_tensor(k).dtype for k in f}
+        has_bias = any(k.endswith("q_proj.bias") for k in f)
     assert dtypes == {torch.bfloat16}
     assert has_bias == (arch == "qwen2")
     model = AutoModelForCausalLM.from_pretrained(str(folder))
     assert type(model).__name__ == type(ARCHS[arch].model_cls(model.config)).__name__
     acc = report["bf16_exact_match"]
-    assert set(acc) == {"kv_retrieval", "passkey"} and all(
+    assert set(acc) == {"kv_retrieval", "passkey"}
+    assert all(
         0.0 <= v <= 1.0 for v in acc["passkey"].values()
     )
 
@@ -65,7 +68,7 @@ def test_training_is_deterministic_from_its_seed(tmp_path: Path) -> None:
     def weights(seed: int, name: str) -> dict[str, torch.Tensor]:
         train(tiny_config("llama", seed), tmp_path / name, log=False)
         with safe_open(str(tmp_path / name / "model.safetensors"), "pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}
+            return {k: f.get_tensor(k) for k in f}
 
     a, b, c = weights(0, "a"), weights(0, "b"), weights(1, "c")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -77,14 +80,17 @@ def test_rows_supervise_only_answers() -> None:
     rng = random.Random(0)
     for _ in range(20):
         ids, mask = data.kv_row(tok, rng, 256, tok.bos_token_id)
-        assert len(ids) == len(mask) <= 256 and ids[0] == tok.bos_token_id
+        assert len(ids) == len(mask) <= 256
+        assert ids[0] == tok.bos_token_id
         targets = tok.decode([i for i, m in zip(ids, mask, strict=True) if m]).split()
-        assert targets[1::2] == ["."] * (len(targets) // 2) and all(
+        assert targets[1::2] == ["."] * (len(targets) // 2)
+        assert all(
             t.isdigit() for t in targets[::2]
         )
     ids, mask = data.repeat_row(rng, 4, len(tok), tok.bos_token_id)
     n = sum(mask)
-    assert ids[-n:] == ids[-2 * n - 1 : -n - 1] and not mask[-n - 1]
+    assert ids[-n:] == ids[-2 * n - 1 : -n - 1]
+    assert not mask[-n - 1]
 
 
 def test_mistral_conversion_has_identical_logits(tmp_path: Path) -> None:
@@ -102,7 +108,8 @@ def test_mistral_conversion_has_identical_logits(tmp_path: Path) -> None:
     for name in ("llama", "mistral"):
         model = AutoModelForCausalLM.from_pretrained(str(tmp_path / name), dtype=torch.bfloat16)
         out[name] = model(ids).logits
-    assert type(model).__name__ == "MistralForCausalLM" and model.config.sliding_window is None
+    assert type(model).__name__ == "MistralForCausalLM"
+    assert model.config.sliding_window is None
     assert torch.equal(out["llama"], out["mistral"])
 
 
@@ -127,4 +134,5 @@ def test_curriculum_lengths_on_the_command_line_are_checked(text: str, capsys) -
 
     with pytest.raises(SystemExit) as exc:
         main(["--arch", "llama", "--out", "/nonexistent", "--lengths", text])
-    assert exc.value.code == 2 and "--lengths" in capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--lengths" in capsys.readouterr().err

@@ -91,7 +91,8 @@ def test_loss_intervals_are_calibrated_in_each_regime_of_the_loss(data):
         inside += list((kl[test] >= pred.lower) & (kl[test] <= pred.upper))
         noisy += list(sd[test] > 0.1)
     inside, noisy = np.array(inside), np.array(noisy)
-    assert noisy.sum() > 40 and inside[noisy].mean() >= 0.8
+    assert noisy.sum() > 40
+    assert inside[noisy].mean() >= 0.8
     assert 0.85 <= inside.mean() <= 0.97
 
 
@@ -110,7 +111,8 @@ def test_accuracy_intervals_cover_about_ninety_percent(data):
     pred = predict(fit, design([configs[i] for i in test], table), 512)
     assert np.mean(np.abs(pred.mean - em[test])) < 0.5 * trivial
     # its cross-validated error is in accuracy units, near what the held-out half shows
-    assert fit.cv_mae is not None and fit.cv_mae < 0.5 * trivial
+    assert fit.cv_mae is not None
+    assert fit.cv_mae < 0.5 * trivial
 
 
 def test_fewer_bits_never_predicted_better(data):
@@ -127,7 +129,8 @@ def test_extrapolation_is_flagged_and_wider(data):
     fit = fit_record("loss", configs, ctx, kl, table)
     d = design(configs[:10], table)
     inside, outside = predict(fit, d, 512), predict(fit, d, 4096)
-    assert not inside.extrapolated and outside.extrapolated
+    assert not inside.extrapolated
+    assert outside.extrapolated
     width = lambda p: np.log10(p.upper + 1e-5) - np.log10(p.lower + 1e-5)  # noqa: E731
     assert (width(outside) > width(inside)).all()
 
@@ -147,7 +150,9 @@ def test_missing_error_is_named():
 def test_two_stage_exact_match_is_flat_where_nothing_degrades(data):
     table, configs, ctx, kl, em, _ = data
     fit = fit_record("accuracy", configs, ctx, em, table, guide=kl, loss_floor=0.05)
-    assert fit.guide == "kl" and fit.link_x and fit.interval_bins
+    assert fit.guide == "kl"
+    assert fit.link_x
+    assert fit.interval_bins
     ladder = [Config(chunk=256)]
     ladder += [Config(kv=KVScheme(b, b, "token", None, False, 0), chunk=256) for b in (8, 4, 2)]
     pred = predict(fit, design(ladder, table), 512)
@@ -162,9 +167,11 @@ def test_16bit_anchors_set_the_baseline_beyond_the_calibrated_range(data):
     cfg, tok = [*configs, Config()], np.r_[ctx, 1024]
     fit = fit_record("accuracy", cfg, tok, np.r_[em, 0.7], table,
                      guide=np.r_[kl, 0.0], loss_floor=0.05, samples=64)
-    assert fit.contexts == [256, 512] and fit.baseline[1024] == pytest.approx(0.7)
+    assert fit.contexts == [256, 512]
+    assert fit.baseline[1024] == pytest.approx(0.7)
     pred = predict(fit, design([Config(), configs[-1]], table), 1024)
-    assert pred.extrapolated and pred.mean[0] == pytest.approx(0.7)
+    assert pred.extrapolated
+    assert pred.mean[0] == pytest.approx(0.7)
     assert pred.mean[1] <= pred.mean[0]
 
 
@@ -211,7 +218,8 @@ def test_the_same_damage_costs_more_answers_where_the_model_is_less_sure(data):
     high = 0.98 - predict(fit, d, 512).mean[i]
     low_fit = fit.model_copy(update={"baseline": {256: 0.8, 512: 0.8}})
     low = 0.8 - predict(low_fit, d, 512).mean[i]
-    assert high > 0.01 and low > high
+    assert high > 0.01
+    assert low > high
 
 
 def test_extrapolation_widening_is_measured_on_the_longest_context(data):
@@ -248,7 +256,8 @@ def test_log_sum_keeps_the_16bit_model_lossless_and_needs_a_known_form(data):
     assert len(fit.coef) == len(fit.feature_names) + 1  # plus the V part's intercept
     pred = predict(fit, design([Config(), Config(kv=KVScheme(16, 2, "token", None, False, 0))],
                                table), 512)
-    assert pred.mean[0] == pytest.approx(fit.baseline[512]) and pred.mean[1] > 1e-3
+    assert pred.mean[0] == pytest.approx(fit.baseline[512])
+    assert pred.mean[1] > 1e-3
     with pytest.raises(ValueError, match="linear, log_sum"):
         fit_record("loss", configs, ctx, kl, table, form="cubic")
 
@@ -313,9 +322,11 @@ def test_a_longer_context_is_never_predicted_to_undo_damage(data):
         slope[bound] = f.coef[f.feature_names.index("log2_context")]
         grows = predict(f, d, 2048).mean / predict(f, d, 512).mean
         if bound is None:
-            assert slope[bound] < -0.05 and np.median(grows) < 0.9
+            assert slope[bound] < -0.05
+            assert np.median(grows) < 0.9
         else:
-            assert slope[bound] >= 0.0 and (grows >= 1 - 1e-9).all()
+            assert slope[bound] >= 0.0
+            assert (grows >= 1 - 1e-9).all()
 
 
 def test_rows_past_the_longest_16bit_anchor_are_marked_unanchored(data):
@@ -324,4 +335,5 @@ def test_rows_past_the_longest_16bit_anchor_are_marked_unanchored(data):
     d = design(configs[:3], table)
     assert not predict(f, d, 512).unanchored_rows.any()
     past = predict(f, d, np.array([256, 512, 1024]))
-    assert past.anchored_until == 512 and past.unanchored_rows.tolist() == [False, False, True]
+    assert past.anchored_until == 512
+    assert past.unanchored_rows.tolist() == [False, False, True]

@@ -32,8 +32,10 @@ def test_fit_returns_self_and_leaves_the_hyperparameters_as_given():
     model = MetricModel(Target("t", "em", "accuracy"), loss_floor=[0.01, 0.05], folds=3)
     assert model.fit(configs, tokens, em, TABLE) is model
     # the floor it chose and the form it fitted are learned state; the constructor's stay
-    assert model.loss_floor == [0.01, 0.05] and model.floor_ in (0.01, 0.05)
-    assert model.form == "log_sum" and model.form_ == "linear"  # a drop without a guide
+    assert model.loss_floor == [0.01, 0.05]
+    assert model.floor_ in (0.01, 0.05)
+    assert model.form == "log_sum"
+    assert model.form_ == "linear"
 
 
 def test_the_learned_state_round_trips_through_the_artifact_record_and_its_json():
@@ -48,7 +50,8 @@ def test_the_learned_state_round_trips_through_the_artifact_record_and_its_json(
         d = design([Config(kv=KVScheme(4, 2, "token"), chunk=256), Config()], TABLE)
         for ctx in (384, 4096):
             a, b = model.predict(d, ctx), again.predict(d, ctx)
-            assert np.array_equal(a.mean, b.mean) and np.array_equal(a.upper, b.upper)
+            assert np.array_equal(a.mean, b.mean)
+            assert np.array_equal(a.upper, b.upper)
             assert np.array_equal(predict(record, d, ctx).lower, a.lower)
 
 
@@ -58,7 +61,8 @@ def test_an_unfitted_model_or_an_unknown_hyperparameter_is_refused():
         model.to_fit()
     with pytest.raises(TypeError, match="unknown hyperparameters"):
         model.with_params(flor=0.1)
-    assert model.with_params(folds=3).folds == 3 and model.folds == 5
+    assert model.with_params(folds=3).folds == 3
+    assert model.folds == 5
 
 
 def test_a_kind_outside_the_two_is_refused_with_the_allowed_ones():
