@@ -75,7 +75,10 @@ def resolve(model: str) -> Path:
     if model.lower().endswith(".gguf") and not Path(model).is_dir():
         from calibration.gguf import cached_folder
 
-        return cached_folder(Path(model), say=lambda msg: sys.stderr.write(f"· {msg}\n"))
+        def say(msg: str) -> None:
+            sys.stderr.write(f"· {msg}\n")
+
+        return cached_folder(Path(model), say=say)
     if not Path(model).exists() and (TESTBED_DIR / model / "config.json").is_file():
         return TESTBED_DIR / model
     return resolve_model(model)

@@ -66,7 +66,7 @@ def _load(source: GgufSource) -> tuple[Any, Any]:
     try:
         config = AutoConfig.from_pretrained(where, gguf_file=name, trust_remote_code=False)
         _check_spec(config, source)
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             where, gguf_file=name, dtype=torch.bfloat16, trust_remote_code=False,
             quantization_config=GgufConfig(dequantize=True))
     except GgufError:
