@@ -43,7 +43,7 @@ class Provenance:
     parameters: int
     weight_bytes: int  # sum of the safetensors tensors' bytes
     special_tokens: dict[str, str]
-    tokenizer_fixes: dict[str, list[str]]  # token → [as transformers made it, as written]
+    tokenizer_fixes: dict[str, list[str]]  # field → [as transformers made it, as written]
     agreement: dict[str, dict[str, Any]]  # "folder_vs_converted", "folder_vs_gguf"
     seconds: dict[str, float]
     tools: dict[str, str] = field(default_factory=tool_versions)

@@ -36,6 +36,11 @@ def load_tokenizer(source: GgufSource) -> tuple[Any, dict[str, list[str]]]:
         if want is not None and got != want:
             raise GgufError(f"{source.path.name}: {name} {source.special.strings[name]!r} maps "
                             f"to id {got} in the converted tokenizer, the GGUF says {want}")
+    if getattr(tok, "clean_up_tokenization_spaces", False):
+        # set by the llama-3 branch of the converter; transformers ignores it for BPE (with a
+        # warning at every load), and upstream byte-level BPE tokenizers have it off
+        fixes["clean_up_tokenization_spaces"] = ["True", "False"]
+        tok.clean_up_tokenization_spaces = False
     if source.chat_template and tok.chat_template != source.chat_template:
         fixes["chat_template"] = ["missing" if not tok.chat_template else "different", "GGUF"]
         tok.chat_template = source.chat_template
