@@ -147,3 +147,12 @@ def test_model_gguf_is_converted_once(tiny_gguf, tmp_path, monkeypatch):
 
     monkeypatch.setattr(cache, "import_gguf", refuse)
     assert model_folder(str(tiny_gguf.path))[0] == folder
+
+
+def test_a_stale_partial_folder_is_replaced(tiny_gguf, tmp_path):
+    """An import killed mid-way leaves only `.NAME.partial`; the next one starts it afresh."""
+    stale = tmp_path / ".again.partial"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half a file")
+    import_gguf(tiny_gguf.path, tmp_path / "again")
+    assert not stale.exists() and provenance.read(tmp_path / "again") is not None
