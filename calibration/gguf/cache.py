@@ -10,10 +10,6 @@ from calibration.gguf.convert import Say, _quiet, import_gguf
 from calibration.gguf.source import read_source, sha256_file
 
 
-def is_gguf(model: str) -> bool:
-    return model.lower().endswith(".gguf")
-
-
 def cached_folder(gguf_file: Path, root: Path | None = None, say: Say = _quiet) -> Path:
     """The converted folder of `gguf_file` under `root` (default: settings' model_cache)."""
     from calibration.settings import CalibrationSettings
