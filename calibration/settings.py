@@ -27,6 +27,12 @@ class CalibrationSettings(BaseSettings):
     validations_dir: Path = Field(
         ARTIFACT_DIR / "validations", description="validation reports + plots"
     )
+    model_cache: Path = Field(
+        Path("runs/models"), description="folders converted from GGUF files given as --model"
+    )
+    real_models_dir: Path = Field(
+        REPO / "models" / "real", description="`make real-models`: downloads and folders"
+    )
 
 
 def database_url(db: str | None = None) -> str:

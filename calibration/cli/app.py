@@ -66,9 +66,10 @@ def guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def register(*commands: Callable[..., Any]) -> None:
+def register(*commands: Callable[..., Any], name: str | None = None) -> None:
+    """Add each command under its function's name (or `name`, for a single command)."""
     for command in commands:
-        app.command()(guarded(command))
+        app.command(name=name)(guarded(command))
 
 
 def run() -> None:

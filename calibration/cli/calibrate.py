@@ -29,7 +29,7 @@ def progress_bar() -> Progress:
 
 
 def calibrate(
-    model: Annotated[str, typer.Option(help="model folder or hub id")],
+    model: Annotated[str, typer.Option(help="model folder, hub id or .gguf file")],
     contexts: Annotated[str, typer.Option(help="context lengths, e.g. 256,512")] = "256,512",
     tasks: Annotated[str, typer.Option(help="tasks, e.g. kv_retrieval,passkey")] = "kv_retrieval",
     budget_runs: Annotated[int, typer.Option(help="most runs to make (active mode)")] = 200,

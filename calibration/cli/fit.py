@@ -15,7 +15,7 @@ from models.artifact import artifact_path, write_json_atomic
 
 
 def fit(
-    model: Annotated[str, typer.Option(help="model folder, testbed name or hub id")],
+    model: Annotated[str, typer.Option(help="model folder, testbed name, hub id or .gguf file")],
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     max_memory_context: Annotated[int | None, typer.Option(help="memory fit: runs ≤ this")] = None,
     out_dir: Annotated[Path | None, typer.Option(help="artifact folder")] = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,10 +67,18 @@ def executor_name(executor: str) -> str:
 
 
 def resolve(model: str) -> Path:
-    """A model folder, testbed name or hub id in the local cache → its folder."""
+    """A model folder, testbed name, hub id in the local cache, or GGUF file (converted once
+    into the model cache, `calibration.gguf.cached_folder`) → its folder."""
     from calibration.campaign import resolve_model
     from models.specs import TESTBED_DIR
 
+    if model.lower().endswith(".gguf") and not Path(model).is_dir():
+        from calibration.gguf import cached_folder
+
+        def say(msg: str) -> None:
+            sys.stderr.write(f"· {msg}\n")
+
+        return cached_folder(Path(model), say=say)
     if not Path(model).exists() and (TESTBED_DIR / model / "config.json").is_file():
         return TESTBED_DIR / model
     return resolve_model(model)

@@ -25,7 +25,7 @@ from models.memory import GIB
 
 
 def validate(
-    model: Annotated[str, typer.Option(help="model folder, testbed name or hub id")],
+    model: Annotated[str, typer.Option(help="model folder, testbed name, hub id or .gguf file")],
     context: Annotated[int, typer.Option(help="context length in tokens")],
     budget: Annotated[float | None, typer.Option(help="memory budget in GiB")] = None,
     task: Annotated[str | None, typer.Option(help="task (default: the artifact's first)")] = None,
