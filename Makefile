@@ -25,7 +25,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check models calibration service tests bench
+	$(BIN)/ruff check models calibration service tests bench scripts
 
 typecheck: setup
 	$(BIN)/mypy models service calibration

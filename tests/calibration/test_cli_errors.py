@@ -88,7 +88,8 @@ def test_input_error_is_one_line_and_exit_2(case, tmp_path, monkeypatch):
     r = CliRunner().invoke(app, [command, "--model", str(model), *args])
     assert r.exit_code == 2, (r.output, r.exception)
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: "), r.stderr
     assert needle in lines[0]
     assert "Traceback" not in r.output
     assert not (tmp_path / "runs.db").exists()  # refused before anything was written

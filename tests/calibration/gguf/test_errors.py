@@ -37,10 +37,12 @@ def test_refusal_is_one_line_and_exit_2(case, tmp_path, make_gguf):
     r = CliRunner().invoke(app, ["import", "--gguf", str(path), *args])
     assert r.exit_code == 2, (r.output, r.exception)
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: "), r.stderr
     assert needle in lines[0]
     assert "Traceback" not in r.output
-    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".*.partial"))
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".*.partial"))
     assert (tmp_path / "occupied" / "keep.txt").read_text() == "mine"
 
 
@@ -54,4 +56,5 @@ def test_model_option_refuses_a_bad_gguf(command, tmp_path, make_gguf, monkeypat
         "error: bad.gguf: no tokenizer in the GGUF metadata (tokenizer.ggml.model and "
         "tokenizer.ggml.tokens); a model without its own tokenizer cannot be converted "
         "faithfully"]
-    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs.db").exists()
+    assert not (tmp_path / "cache").exists()
+    assert not (tmp_path / "runs.db").exists()
