@@ -41,3 +41,25 @@ def baseline_shift(fits: dict[str, MetricFit], context_tokens: int) -> str | Non
             f"{fit.task} is {here:.3g} at {at} tokens vs {there:.3g} at {edge}; "
             "the extrapolated intervals assume the calibrated lengths' behaviour and may be "
             "too narrow here")
+
+
+def longest_anchor(fits: dict[str, MetricFit]) -> int | None:
+    """The longest context at which every metric of a task has its 16-bit value measured."""
+    return min((max(f.baseline) for f in fits.values()), default=None)
+
+
+def unmeasured(fits: dict[str, MetricFit], context_tokens: int,
+               max_positions: int = 0) -> str | None:
+    """Why no accuracy can be given at `context_tokens`, or None: past the longest 16-bit anchor
+    the 16-bit model was never measured (carrying the last anchor flat claimed 0.91-1.00 at 4,096
+    tokens where the testbed models measure 0.00-0.50), and past `max_position_embeddings` the
+    model was never trained."""
+    task = next(iter(fits.values())).task if fits else "this task"
+    if max_positions and context_tokens > max_positions:
+        return (f"{context_tokens:,} tokens is past the model's max_position_embeddings "
+                f"({max_positions:,}): accuracy there is unknown")
+    longest = longest_anchor(fits)
+    if longest is not None and context_tokens > longest:
+        return (f"accuracy unknown on {task} past {longest:,} tokens, the longest length at "
+                "which the 16-bit model was measured (calibrate with a longer --anchor-contexts)")
+    return None

@@ -3,7 +3,7 @@
 import pytest
 
 from models.accuracy import MetricModel, Target
-from models.regime import baseline_shift
+from models.regime import baseline_shift, longest_anchor, unmeasured
 from models.space import Config, KVScheme
 
 
@@ -37,3 +37,13 @@ def test_inside_the_range_small_changes_or_no_nll_model_say_nothing(nll_fit):
                                                                1024: 0.005}})
     assert baseline_shift({"answer_nll": tripled_but_tiny}, 1024) is None
     assert baseline_shift({}, 1024) is None
+
+
+def test_past_the_longest_anchor_or_the_positions_accuracy_is_unknown(nll_fit):
+    fits = {"answer_nll": nll_fit.model_copy(update={"baseline": {256: 0.001, 2048: 0.002}})}
+    assert longest_anchor(fits) == 2048
+    assert unmeasured(fits, 2048) is None
+    msg = unmeasured(fits, 4096)
+    assert msg is not None
+    assert "past 2,048 tokens" in msg
+    assert "max_position_embeddings" in (unmeasured(fits, 1024, max_positions=512) or "")
