@@ -110,10 +110,9 @@ def _generation_config(source: GgufSource) -> Any:
 
 
 def _prepare(out: Path, overwrite: bool) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite:
-            raise GgufError(f"{out} already exists and is not empty; choose another --out or "
-                            "pass --overwrite")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise GgufError(f"{out} already exists and is not empty; choose another --out or "
+                        "pass --overwrite")
     partial = out.parent / f".{out.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

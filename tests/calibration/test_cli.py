@@ -28,7 +28,8 @@ def test_memory_table_in_gib():
     r = runner.invoke(app, ["memory", "--model", "Llama-3.1-8B-Instruct", "--context", "1000",
                             "--config", "w4-k4v2-block64-ks-r0-c256"])
     assert r.exit_code == 0
-    assert "GiB" in r.stdout and "kv_cache" in r.stdout
+    assert "GiB" in r.stdout
+    assert "kv_cache" in r.stdout
 
 
 def test_memory_reads_a_config_json_path(tmp_path):
@@ -42,7 +43,7 @@ def test_memory_reads_a_config_json_path(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args,needle",
+    ("args", "needle"),
     [
         (["--model", "nope", "--context", "10"], "unknown model 'nope'"),
         (["--model", "Qwen2.5-7B-Instruct", "--context", "0"], "positive"),

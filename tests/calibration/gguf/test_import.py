@@ -77,7 +77,8 @@ def test_import_end_to_end(tiny_gguf, tmp_path):
     assert prov.file_type == "MOSTLY_Q4_0"
     assert prov.tools["gguf"] == importlib.metadata.version("gguf")
     assert prov.tools["transformers"] == transformers.__version__
-    assert prov.tied_embeddings and prov.tie == "keep"
+    assert prov.tied_embeddings
+    assert prov.tie == "keep"
     for key in ("folder_vs_converted", "folder_vs_gguf"):
         assert prov.agreement[key]["max_abs_logit_diff"] == 0.0
         assert prov.agreement[key]["top1_agreement"] == 1.0
@@ -85,14 +86,16 @@ def test_import_end_to_end(tiny_gguf, tmp_path):
     assert prov.tokenizer_fixes["eos_token"] == ["<|im_start|>", "<|im_end|>"]
 
     cfg = json.loads((out / "config.json").read_text())
-    assert "quantization_config" not in cfg and cfg["tie_word_embeddings"] is True
+    assert "quantization_config" not in cfg
+    assert cfg["tie_word_embeddings"] is True
     assert cfg["eos_token_id"] == 2
     assert json.loads((out / "generation_config.json").read_text())["eos_token_id"] == 2
     tok = transformers.AutoTokenizer.from_pretrained(out)
     assert (tok.eos_token, tok.eos_token_id, tok.bos_token) == ("<|im_end|>", 2, "<|im_start|>")
     assert tok.chat_template == tiny_gguf.chat_template
     ids = agreement.prompt_ids(tok)
-    assert ids[0, 0].item() == 1 and 2 in ids[0].tolist()  # <|im_start|> … <|im_end|> kept whole
+    assert ids[0, 0].item() == 1
+    assert 2 in ids[0].tolist()
 
     # the reloaded folder computes exactly the transformers-from-GGUF model's logits
     reloaded, reference = folder_model(out), gguf_model(tiny_gguf.path)
@@ -105,7 +108,8 @@ def test_import_end_to_end(tiny_gguf, tmp_path):
                            .to(torch.bfloat16)), name
 
     spec = load_spec(out)
-    assert spec.model_type == "llama" and spec.tied_embeddings
+    assert spec.model_type == "llama"
+    assert spec.tied_embeddings
     assert spec.num_kv_heads == tiny_gguf.kv_heads
     assert prov.parameters == spec.parameters == sum(p.numel() for p in reloaded.parameters())
     assert prov.weight_bytes == 2 * spec.parameters
@@ -139,8 +143,10 @@ def test_model_gguf_is_converted_once(tiny_gguf, tmp_path, monkeypatch):
 
     monkeypatch.setenv("KVPARETO_MODEL_CACHE", str(tmp_path / "cache"))
     folder, spec = model_folder(str(tiny_gguf.path))
-    assert folder.is_relative_to(tmp_path / "cache") and folder.name == tiny_gguf.path.stem
-    assert spec.name == tiny_gguf.path.stem and (folder / "model.safetensors").is_file()
+    assert folder.is_relative_to(tmp_path / "cache")
+    assert folder.name == tiny_gguf.path.stem
+    assert spec.name == tiny_gguf.path.stem
+    assert (folder / "model.safetensors").is_file()
 
     def refuse(*args, **kwargs):
         raise AssertionError("converted twice")
@@ -155,4 +161,5 @@ def test_a_stale_partial_folder_is_replaced(tiny_gguf, tmp_path):
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"half a file")
     import_gguf(tiny_gguf.path, tmp_path / "again")
-    assert not stale.exists() and provenance.read(tmp_path / "again") is not None
+    assert not stale.exists()
+    assert provenance.read(tmp_path / "again") is not None

@@ -50,8 +50,11 @@ def test_converted_folder(name):
     sha, tie, params, facts = REAL[name]
     folder = folder_of(name)
     prov = provenance.read(folder)
-    assert prov is not None and prov.source_sha256 == sha and prov.tie == tie
-    assert prov.parameters == params and prov.tied_embeddings
+    assert prov is not None
+    assert prov.source_sha256 == sha
+    assert prov.tie == tie
+    assert prov.parameters == params
+    assert prov.tied_embeddings
     assert prov.agreement["folder_vs_converted"]["max_abs_logit_diff"] == 0.0
     assert prov.agreement["folder_vs_gguf"]["top1_agreement"] >= 0.95
     spec = load_spec(folder)
