@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from models.frontier import pareto_indices
 from models.memory import GIB
-from service.engine import SHOWN_DECIMALS, Evaluation, point
+from service.engine import SHOWN_DECIMALS, Accuracy, Evaluation, point
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import GridFilter
@@ -88,26 +88,21 @@ def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
     )
 
 
-def judged(ev: Evaluation, conservative: bool) -> tuple[F64, F64]:
+def judged(acc: Accuracy, baseline_row: int, conservative: bool) -> tuple[F64, F64]:
     """(value, drop) per row as the constraints judge them; NaN where unpredictable."""
-    acc = ev.accuracy
-    if acc is None:
-        raise ValueError("no accuracy")
     pessimistic = acc.lower if acc.higher_is_better else acc.upper
     value = pessimistic if conservative else acc.mean
     sign = 1.0 if acc.higher_is_better else -1.0
-    drop = sign * (acc.mean[ev.baseline_row] - value)
+    drop = sign * (acc.mean[baseline_row] - value)
     return value, drop
 
 
 def satisfied(
-    ev: Evaluation, ok: Mask, floor: float | None, max_drop: float | None, conservative: bool
+    acc: Accuracy, baseline_row: int, ok: Mask, floor: float | None, max_drop: float | None,
+    conservative: bool,
 ) -> tuple[Mask, F64]:
     """Rows meeting the floor (a ceiling for loss metrics) and the drop limit; and their score."""
-    acc = ev.accuracy
-    if acc is None:
-        raise ValueError("no accuracy")
-    value, drop = judged(ev, conservative)
+    value, drop = judged(acc, baseline_row, conservative)
     ok = ok & ~np.isnan(value)
     with np.errstate(invalid="ignore"):
         if floor is not None:

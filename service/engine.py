@@ -5,17 +5,14 @@ Everything is vectorised over the grid's rows; ledgers and predictions are cache
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from models.accuracy import metric_fit, predict
 from models.artifact import MetricFit
-from models.memory import GIB, GridLedger
+from models.memory import GIB
 from models.regime import baseline_shift
 from service.errors import InputError
 from service.registry import ModelEntry
@@ -28,24 +25,6 @@ SHOWN_DECIMALS = 6  # point clouds show accuracy and GiB to this many decimals
 # does not see AWQ.
 KV_ONLY_METRIC = "kl"
 I64 = NDArray[np.int64]
-T = TypeVar("T")
-_LRU_LOCK = threading.Lock()  # routes run in the threadpool: the LRUs are shared
-
-
-def cached(entry: ModelEntry, key: Hashable, size: int, make: Callable[[], T]) -> T:
-    """A small LRU per model entry (a reload makes new entries, hence fresh caches)."""
-    lru = entry.cache
-    with _LRU_LOCK:
-        if key in lru:
-            lru.move_to_end(key)
-            return lru[key]  # type: ignore[return-value]
-    value = make()  # outside the lock: two threads may both compute, never corrupt
-    if size > 0:
-        with _LRU_LOCK:
-            lru[key] = value
-            while len(lru) > size:
-                lru.popitem(last=False)
-    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,15 +73,13 @@ class Evaluation:
 
 
 def memory_at(entry: ModelEntry, context_tokens: int, cache_size: int) -> Memory:
-    """The grid's `models.memory.GridLedger` at one context (cached per context)."""
+    """The grid's ledger (`ModelEntry.ledger`) at one context (cached per context)."""
 
     def make() -> Memory:
-        cal = entry.calibration
-        coef = cal.coefficients if cal else None
-        led = GridLedger(entry.spec, entry.grid.arrays, coef).at(context_tokens)
+        led = entry.ledger.at(context_tokens)
         return Memory(led.weights, led.kv_cache, led.transient_total, led.overhead, led.peak)
 
-    return cached(entry, ("memory", context_tokens), cache_size, make)
+    return entry.cache.get_or_make(("memory", context_tokens), cache_size, make)  # type: ignore[return-value]
 
 
 def choose_metric(entry: ModelEntry, task: str | None, metric: str | None) -> MetricFit | None:
@@ -135,7 +112,8 @@ def accuracy_at(entry: ModelEntry, fit: MetricFit, context_tokens: int, size: in
             cols.append(col)
         return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated)
 
-    return cached(entry, ("accuracy", fit.task, fit.metric, context_tokens), size, make)
+    key = ("accuracy", fit.task, fit.metric, context_tokens)
+    return entry.cache.get_or_make(key, size, make)  # type: ignore[return-value]
 
 
 def evaluate(

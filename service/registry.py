@@ -6,9 +6,8 @@ name, never by a path built from a request. A corrupt or foreign artifact is ref
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,10 @@ from numpy.typing import NDArray
 
 from models.accuracy import Design, design, predict, side_key
 from models.artifact import Artifact, ArtifactError, load_artifact
-from models.memory import MemoryCoefficients, ledger_grid
+from models.memory import GridLedger, MemoryCoefficients, ledger_grid
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
 from service.grid import ModelGrid, model_grid
+from service.lru import LRU
 
 SHAPE_FIELDS = tuple(
     f.name for f in fields(ArchSpec) if f.name not in ("name", "reference_parameters")
@@ -51,11 +51,21 @@ class ModelEntry:
     name: str
     grid: ModelGrid
     calibration: Calibration | None
-    cache: OrderedDict[Hashable, object] = field(default_factory=OrderedDict, repr=False)
+    cache: LRU[object] = field(default_factory=LRU, repr=False)  # per-context evaluations
 
     @property
     def spec(self) -> ArchSpec:
         return self.grid.spec
+
+    @property
+    def coefficients(self) -> MemoryCoefficients | None:
+        """The fitted memory coefficients, None for first-principles defaults."""
+        return self.calibration.coefficients if self.calibration else None
+
+    @cached_property
+    def ledger(self) -> GridLedger:
+        """The whole grid's ledger at this model and artifact (keeps what is context-free)."""
+        return GridLedger(self.spec, self.grid.arrays, self.coefficients)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +75,7 @@ class Registry:
     models: dict[str, ModelEntry]
     unsupported: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # artifact file → why it was refused
-    answers: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict, repr=False)
+    answers: LRU[bytes] = field(default_factory=LRU, repr=False)  # serialised answers
 
     @property
     def artifacts_loaded(self) -> int:

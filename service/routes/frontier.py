@@ -5,8 +5,6 @@ Without a calibration artifact: the memory-only answer, sorted by memory, accura
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import APIRouter, Response
 
 from service import answers
@@ -22,7 +20,6 @@ router = APIRouter(prefix="/v1", tags=["frontier"])
 
 
 ANSWERS = 256  # serialised answers kept per registry snapshot (a reload starts afresh)
-_LOCK = threading.Lock()  # the answer cache is shared by the threadpool's workers
 
 
 @router.post("/frontier", response_model=FrontierResponse,
@@ -32,18 +29,10 @@ def frontier(
 ) -> Response:
     """The same question gets the same bytes: answers are cached per registry snapshot."""
     key = body.model_dump_json()
-    cache = registry.answers
-    with _LOCK:
-        content = cache.get(key)
-        if content is not None:
-            cache.move_to_end(key)
+    content = registry.answers.get(key)
     if content is None:
         content = compute_frontier(body, registry, settings).model_dump_json().encode()
-        if not body.include_points:
-            with _LOCK:
-                cache[key] = content
-                while len(cache) > ANSWERS:
-                    cache.popitem(last=False)
+        registry.answers.put(key, content, 0 if body.include_points else ANSWERS)
     return Response(content, media_type="application/json")
 
 

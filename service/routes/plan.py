@@ -59,8 +59,8 @@ def recommend(
                   "artifact: without predicted accuracy none can be recommended (run "
                   "`kvpareto calibrate` and `kvpareto fit`); POST /v1/frontier lists them")
     else:
-        ok, score = answers.satisfied(ev, fit_mask, body.accuracy_floor, body.max_drop,
-                                      body.conservative)
+        ok, score = answers.satisfied(ev.accuracy, ev.baseline_row, fit_mask,
+                                      body.accuracy_floor, body.max_drop, body.conservative)
         if ok.any():
             row = answers.best_row(ev, ok, score)
         else:
