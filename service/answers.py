@@ -1,6 +1,7 @@
-"""Frontier and recommendation answers assembled from an `Evaluation` (pure, no HTTP).
+"""Decisions over an `Evaluation` (pure, no HTTP): which rows a request allows, which fit, which
+meet the accuracy constraints, which are on the frontier, which is best.
 
-Masks select the rows a request allows; the Pareto maths lives in `models.frontier`.
+Masks select rows; the Pareto maths lives in `models.frontier`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from numpy.typing import NDArray
 
 from models.frontier import pareto_indices
 from models.memory import GIB
-from service.engine import SHOWN_DECIMALS, Accuracy, Evaluation, point
+from service.engine import Accuracy, Evaluation
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import GridFilter
-from service.schemas.responses import PointCloud
 
 Mask = NDArray[np.bool_]
 F64 = NDArray[np.float64]
@@ -68,26 +68,6 @@ def frontier_rows(
     return front[:cap].tolist(), len(idx) - len(front), unpredictable, max(0, len(front) - cap)
 
 
-def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
-    idx = np.flatnonzero(mask)
-    ids = ev.entry.grid.ids
-
-    def col(values: F64 | None) -> list[float | None]:
-        if values is None:
-            return [None] * len(idx)
-        return [None if np.isnan(v) else round(float(v), SHOWN_DECIMALS) for v in values[idx]]
-
-    acc = ev.accuracy
-    return PointCloud(
-        config=[ids[i] for i in idx],
-        peak_gib=np.round(ev.memory.peak[idx] / GIB, SHOWN_DECIMALS).tolist(),
-        mean=col(acc.mean if acc else None),
-        lower=col(acc.lower if acc else None),
-        upper=col(acc.upper if acc else None),
-        fits=fit_mask[idx].tolist(),
-    )
-
-
 def judged(acc: Accuracy, baseline_row: int, conservative: bool) -> tuple[F64, F64]:
     """(value, drop) per row as the constraints judge them; NaN where unpredictable."""
     pessimistic = acc.lower if acc.higher_is_better else acc.upper
@@ -118,26 +98,3 @@ def best_row(ev: Evaluation, ok: Mask, score: F64) -> int:
     idx = np.flatnonzero(ok)
     order = np.lexsort((ev.memory.peak[idx], -score[idx]))
     return int(idx[order[0]])
-
-
-def describe_best(ev: Evaluation, mask: Mask) -> str:
-    acc = ev.accuracy
-    if acc is None:
-        return ""
-    idx = np.flatnonzero(mask & ~np.isnan(acc.mean))
-    if idx.size == 0:
-        return ""
-    row = best_row(ev, mask & ~np.isnan(acc.mean), acc.score)
-    p = point(ev, row)
-    interval = p.accuracy
-    if interval is None or p.drop_vs_baseline is None:
-        return ""
-    return (f"; the best that fits is {p.config} with {acc.fit.metric} {interval.mean:.3f} "
-            f"[{interval.lower:.3f}, {interval.upper:.3f}], drop {p.drop_vs_baseline:.3f}")
-
-
-def smallest(ev: Evaluation, mask: Mask) -> str:
-    idx = np.flatnonzero(mask)
-    row = int(idx[np.argmin(ev.memory.peak[idx])])
-    return (f"the smallest configuration ({ev.entry.grid.ids[row]}) needs "
-            f"{ev.memory.peak[row] / GIB:.1f} GiB")
