@@ -77,18 +77,26 @@ def judged(acc: Accuracy, baseline_row: int, conservative: bool) -> tuple[F64, F
     return value, drop
 
 
+def meets(
+    value: F64, drop: F64, higher_is_better: bool, floor: float | None, max_drop: float | None
+) -> Mask:
+    """Per row: predictable, at or above the floor (at or below, for a loss), within the drop."""
+    ok = ~np.isnan(value)
+    with np.errstate(invalid="ignore"):
+        if floor is not None:
+            ok &= value >= floor if higher_is_better else value <= floor
+        if max_drop is not None:
+            ok &= drop <= max_drop + 1e-12
+    return np.asarray(ok, dtype=np.bool_)
+
+
 def satisfied(
     acc: Accuracy, baseline_row: int, ok: Mask, floor: float | None, max_drop: float | None,
     conservative: bool,
 ) -> tuple[Mask, F64]:
     """Rows meeting the floor (a ceiling for loss metrics) and the drop limit; and their score."""
     value, drop = judged(acc, baseline_row, conservative)
-    ok = ok & ~np.isnan(value)
-    with np.errstate(invalid="ignore"):
-        if floor is not None:
-            ok &= value >= floor if acc.higher_is_better else value <= floor
-        if max_drop is not None:
-            ok &= drop <= max_drop + 1e-12
+    ok = ok & meets(value, drop, acc.higher_is_better, floor, max_drop)
     score = value if acc.higher_is_better else -value
     return ok, score
 

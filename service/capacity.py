@@ -10,15 +10,17 @@ claims an unchecked accuracy.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from models.accuracy import Design, predict
 from models.artifact import MetricFit
 from models.memory import GridLedger
 from models.memory.capacity import PeakMemo, bounds_through, longest_through
-from service.answers import satisfied
+from service.answers import meets, satisfied
 from service.engine import Accuracy, Evaluation, accuracy_at, choose_metric, evaluate, memory_at
 from service.registry import ModelEntry
 
@@ -53,12 +55,17 @@ class Ladder:
     def __init__(self, entry: ModelEntry, fit: MetricFit, ceiling: int) -> None:
         self.entry, self.fit, self.contexts = entry, fit, ladder(ceiling)
         self._rungs: dict[int, Rung] = {}
+        self._lock = threading.Lock()  # a burst of requests makes each rung once, not each
 
     def rung(self, context: int, memo: PeakMemo) -> Rung:
-        if context not in self._rungs:
-            acc = accuracy_at(self.entry, self.fit, context, 0)
-            self._rungs[context] = Rung(acc, memo.worst(context))
-        return self._rungs[context]
+        made = self._rungs.get(context)
+        if made is None:
+            with self._lock:
+                made = self._rungs.get(context)
+                if made is None:
+                    acc = accuracy_at(self.entry, self.fit, context, 0)
+                    made = self._rungs[context] = Rung(acc, memo.worst(context))
+        return made
 
 
 def the_ladder(entry: ModelEntry, c: Constraint, ceiling: int) -> Ladder:
@@ -66,7 +73,7 @@ def the_ladder(entry: ModelEntry, c: Constraint, ceiling: int) -> Ladder:
     if fit is None:
         raise ValueError("accuracy constraints need an accuracy model")
     key = ("ladder", ceiling, fit.task, fit.metric)
-    made = entry.cache.get_or_make(key, c.cache_size, lambda: Ladder(entry, fit, ceiling))
+    made = entry.cache.setdefault(key, c.cache_size, lambda: Ladder(entry, fit, ceiling))
     return made  # type: ignore[return-value]
 
 
@@ -124,14 +131,29 @@ def _ok_at(
     return satisfied(ev.accuracy, ev.baseline_row, mask, c.floor, c.max_drop, c.conservative)
 
 
-def _verify(entry: ModelEntry, rows: I64, bounds: I64, c: Constraint, mask: Mask) -> Mask:
-    """Exact check of the constraint for each row at its own context (grouped by context)."""
-    out = np.zeros(len(rows), dtype=bool)
-    for ctx in np.unique(bounds):
-        sel = bounds == ctx
-        ok, _ = _ok_at(entry, int(ctx), c, mask)
-        out[sel] = ok[rows[sel]]
-    return out
+def _verify(entry: ModelEntry, rows: I64, bounds: I64, c: Constraint) -> Mask:
+    """Exact check of the constraint for each row at its own context: one prediction of just
+    those rows, and of the 16-bit baseline at each of their contexts (rows are independent)."""
+    cal, fit = entry.calibration, choose_metric(entry, c.task, c.metric)
+    if cal is None or cal.design is None or fit is None:
+        raise ValueError("accuracy constraints need an accuracy model")
+    contexts, which = np.unique(bounds, return_inverse=True)
+    asked = np.concatenate([rows, np.full(len(contexts), entry.grid.baseline_row)])
+    at = np.concatenate([bounds, contexts])
+    position = np.full(len(entry.grid), -1, dtype=np.int64)  # grid row → design row
+    position[cal.predictable] = np.arange(len(cal.predictable))
+    known = position[asked] >= 0
+    d = cal.design
+    take = position[asked][known]
+    sub = Design(d.grid.take(take), d.k_error[take], d.v_error[take], d.w4[take])
+    pred = predict(fit, sub, at[known])
+    mean, lower, upper = (np.full(len(asked), np.nan) for _ in range(3))
+    mean[known], lower[known], upper[known] = pred.mean, pred.lower, pred.upper
+    higher = fit.kind == "accuracy"
+    value = ((lower if higher else upper) if c.conservative else mean)[:len(rows)]
+    base = mean[len(rows):][which.ravel()]
+    drop = (1.0 if higher else -1.0) * (base - value)
+    return meets(value, drop, higher, c.floor, c.max_drop)
 
 
 def search(
@@ -157,7 +179,7 @@ def search(
     # rows that fit through longer contexts than every ladder answer: check them exactly there
     lead, bound = leading(entry, memo, idx, budget_bytes, int(best_ctx.max()), ceiling)
     if lead.size:
-        passed = _verify(entry, idx[lead], bound, c, mask)
+        passed = _verify(entry, idx[lead], bound, c)
         best_ctx[lead[passed]] = bound[passed]
     if best_ctx.max() == 0:
         return None

@@ -48,3 +48,17 @@ class LRU(Generic[T]):
             value = make()
             self.put(key, value, size)
         return value
+
+    def setdefault(self, key: Hashable, size: int, make: Callable[[], T]) -> T:
+        """The cached value, or `make()` made under the lock (for cheap `make`s only: every
+        thread asking gets the same object)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            value = make()
+            if size > 0:
+                self._items[key] = value
+                while len(self._items) > size:
+                    self._items.popitem(last=False)
+            return value

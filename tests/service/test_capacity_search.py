@@ -14,7 +14,7 @@ import pytest
 from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.memory import GridLedger
 from models.memory.capacity import PeakMemo, bounds_through, longest_through
-from service.capacity import LADDER_POINTS, VERIFY_ROWS, Constraint, _tie_break, _verify, search
+from service.capacity import LADDER_POINTS, VERIFY_ROWS, Constraint, _tie_break, search
 from service.engine import evaluate
 from service.registry import ModelEntry, load_registry
 
@@ -52,7 +52,10 @@ def reference_search(entry, mask, bound, ceiling, c):
     lead = np.flatnonzero(bound > best_ctx.max())
     lead = lead[np.argsort(-bound[lead], kind="stable")][:VERIFY_ROWS]
     if lead.size:
-        passed = _verify(entry, idx[lead], bound[lead], c, mask)
+        passed = np.zeros(len(lead), dtype=bool)  # whole-grid predictions at each context
+        for ctx in np.unique(bound[lead]):
+            sel = bound[lead] == ctx
+            passed[sel] = _ok(entry, int(ctx), c, mask)[idx[lead][sel]]
         best_ctx[lead[passed]] = bound[lead[passed]]
     if best_ctx.max() == 0:
         return None
