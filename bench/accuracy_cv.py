@@ -10,7 +10,6 @@ trains on quantized runs at the shortest calibrated length and tests the next on
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,19 +17,19 @@ from bench.held_out import held_out_scores
 from calibration.fitting import LOSS_FLOORS, METRICS, MIN_N
 from calibration.store import Store
 from calibration.store.records import VALIDATION_SEED
-from models import accuracy
-from models.accuracy import FORMS, design, fit_metric, predict
+from models.accuracy import FORMS, MetricModel, Target, design
 from models.space import BASELINE, parse_config
 
 # the floors before they were chosen per fit (kept to reproduce that comparison)
 FIXED_FLOORS = {"kl": 0.05, "answer_nll": 1e-5, "exact_match": 0.05}
 
 
-def cross_validate(store: Store, model: str, task: str, metric: str, form: str,
-                   floors: dict[str, float | Sequence[float]], extrapolate: bool,
-                   folds: int = 5, seed: int = 0) -> tuple[float, float, float]:
-    """(MAE ratio, Spearman, 90% coverage) of held-out configurations."""
-    kind = METRICS[metric]
+def cross_validate(store: Store, model: str, target: Target, estimator: MetricModel,
+                   extrapolate: bool, folds: int = 5, seed: int = 0
+                   ) -> tuple[float, float, float]:
+    """(MAE ratio, Spearman, 90% coverage) of `estimator` (unfitted) on held-out
+    configurations of the stored runs of `target`."""
+    task, metric, kind = target.task, target.metric, target.kind
     runs = [(k, m) for k, m in store.runs(model, "ok", "cpu")
             if k.seed != VALIDATION_SEED and k.n >= MIN_N and k.task == task
             and getattr(m, metric) is not None and m.kl is not None]
@@ -52,11 +51,10 @@ def cross_validate(store: Store, model: str, task: str, metric: str, form: str,
             train = ~held & ((ctx <= lengths[0]) | base)
         else:
             test, train = held & ~base, ~(held & ~base)
-        fit = fit_metric(task, metric, kind, [c for c, t in zip(cfg, train, strict=True) if t],
-                         ctx[train], y[train], table, form=form,
-                         guide=kl[train] if kind == "accuracy" else None,
-                         loss_floor=floors[metric], samples=64 if kind == "accuracy" else None)
-        p = predict(fit, design([c for c, t in zip(cfg, test, strict=True) if t], table),
+        fit = estimator.with_params().fit(
+            [c for c, t in zip(cfg, train, strict=True) if t], ctx[train], y[train], table,
+            guide=kl[train] if kind == "accuracy" else None)
+        p = fit.predict(design([c for c, t in zip(cfg, test, strict=True) if t], table),
                     ctx[test])
         trivial = np.array([y[base & (ctx == L)].mean() for L in ctx[test]])
         out.append((y[test], p.mean, p.lower, p.upper, trivial))
@@ -74,11 +72,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="chosen: the shipped grids, one picked per fit; fixed: the old constants")
     p.add_argument("--extrapolate", action="store_true")
     p.add_argument("--context-slope", choices=("bounded", "free"), default="bounded",
-                   help="bounded: the shipped lower bound (models.accuracy.CONTEXT_SLOPE_MIN); "
+                   help="bounded: the shipped lower bound (MetricModel's context_slope_min); "
                         "free: unbounded, as fitted before")
     a = p.parse_args(argv)
-    if a.context_slope == "free":
-        accuracy.CONTEXT_SLOPE_MIN = None
+    slope_min = MetricModel(Target("", "", "loss")).context_slope_min
     store = Store(a.db)
     floors = dict(LOSS_FLOORS) if a.floors == "chosen" else dict(FIXED_FLOORS)
     for form in a.forms.split(","):
@@ -87,8 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         rows: dict[str, list[tuple[float, float, float]]] = {m: [] for m in METRICS}
         for model in a.models.split(","):
             for task in a.tasks.split(","):
-                for metric in METRICS:
-                    r = cross_validate(store, model, task, metric, form, floors, a.extrapolate)
+                for metric, kind in METRICS.items():
+                    target = Target(task, metric, kind, samples=64 if kind == "accuracy" else None)
+                    estimator = MetricModel(
+                        target, form=form, loss_floor=floors[metric],
+                        context_slope_min=None if a.context_slope == "free" else slope_min)
+                    r = cross_validate(store, model, target, estimator, a.extrapolate)
                     rows[metric].append(r)
                     print(f"{form:10s} {model:15s} {task:13s} {metric:12s} ratio {r[0]:.2f} "
                           f"Spearman {r[1]:.3f} coverage {100 * r[2]:.0f}%", flush=True)

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"[{time.time() - t_start:5.0f} s] {timings[-1]}", file=sys.stderr,
                       flush=True)
     wall = time.time() - t_start
-    text = render(args, models, chosen, columns, rows, results, weights, wall, timings)
+    text = render(args, models, chosen, columns, rows, results, weights, (wall, timings))
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
@@ -147,8 +147,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 def render(args: argparse.Namespace, models: list[str], chosen: list[str],
            columns: list[Column], rows: list[KVScheme],
            results: Results,
-           weights: dict[str, Weights], wall: float, timings: list[str]) -> str:
-    """The Markdown document: tables, outlier ratios, acceptance checks, footer."""
+           weights: dict[str, Weights], footer: tuple[float, list[str]]) -> str:
+    """The Markdown document: tables, outlier ratios, acceptance checks, footer (the wall time
+    and the timing of each step)."""
+    wall, timings = footer
     out = ["# Testbed accuracy under KV-cache and AWQ quantization", "",
            f"kv_retrieval, exact match over n = {args.n} samples (seed {args.seed}) with its "
            "Wilson 95 % interval · teacher-forced answer NLL (nats) · KL(16-bit cache ‖ scheme) "

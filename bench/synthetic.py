@@ -1,7 +1,7 @@
 """A synthetic calibration artifact for tests, benchmarks and the README screenshot.
 
 The numbers are invented by formula (NOT a measurement); they go through the real schema and the
-real `models.accuracy.fit_metric`, so the service reads them exactly as it reads a real artifact.
+real `models.accuracy.MetricModel`, so the service reads them exactly as it reads a real artifact.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.accuracy import fit_metric, side_key
+from models.accuracy import MetricModel, Target
 from models.artifact import Artifact, MemoryFit, artifact_path, write_json_atomic
 from models.memory import DEFAULT_COEFFICIENTS
 from models.space import BASELINE, full_grid
@@ -29,7 +29,7 @@ def kv_errors() -> dict[str, float]:
     out: dict[str, float] = {}
     for c in full_grid():
         for side in ("k", "v"):
-            key = side_key(side, c.kv)
+            key = c.kv.side_key(side)
             if key is None or key in out:
                 continue
             bits = c.kv.k_bits if side == "k" else c.kv.v_bits
@@ -48,8 +48,8 @@ def synthetic_artifact(
     sample = [BASELINE] + [grid[i] for i in rng.choice(len(grid), 160, replace=False)]
     configs = [c for c in sample for _ in CONTEXTS]
     tokens = np.array([t for _ in sample for t in CONTEXTS], dtype=np.int64)
-    k = np.array([errors.get(side_key("k", c.kv) or "", 0.0) for c in configs])
-    v = np.array([errors.get(side_key("v", c.kv) or "", 0.0) for c in configs])
+    k = np.array([errors.get(c.kv.side_key("k") or "", 0.0) for c in configs])
+    v = np.array([errors.get(c.kv.side_key("v") or "", 0.0) for c in configs])
     w4 = np.array([c.weights.bits == 4 for c in configs], dtype=np.float64)
     base = 0.95 - 0.02 * np.log2(tokens / 512)
     acc = base - 0.6 * k**1.5 - 0.3 * v**1.5 - 0.01 * w4 + rng.normal(0, 0.01, len(configs))
@@ -58,8 +58,8 @@ def synthetic_artifact(
     kl = (2.0 * k**2 + 0.8 * v**2) * np.exp(rng.normal(0, 0.1, len(configs)))
     accuracy = {}
     for task in tasks:
-        fit = fit_metric(task, "exact_match", "accuracy", configs, tokens, np.clip(acc, 0, 1),
-                         errors, guide=kl, loss_floor=0.05)
+        fit = MetricModel(Target(task, "exact_match", "accuracy"), loss_floor=0.05).fit(
+            configs, tokens, np.clip(acc, 0, 1), errors, guide=kl).to_fit()
         accuracy[task] = {"exact_match": fit}
     cfg = json.loads(shipped_specs()[model].read_text())
     memory = MemoryFit(runtime="synthetic", coefficients=dict(DEFAULT_COEFFICIENTS),

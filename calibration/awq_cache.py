@@ -9,6 +9,7 @@ SIGKILL (or OOM kill) left behind is unlocked and is removed by `clean_stale` at
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -110,8 +111,6 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
         quantize_awq(model_dir, tmp, calib, int(weights.group or 128))
         if out.exists() and not _fresh(out, model_dir):
             shutil.rmtree(out, ignore_errors=True)  # stale: the 16-bit model was retrained
-        try:
+        with contextlib.suppress(OSError):  # another worker finished first (removed on exit)
             os.replace(tmp, out)
-        except OSError:  # another worker finished first (the folder is removed on exit)
-            pass
     return out

@@ -111,7 +111,7 @@ class Campaign:
         16-bit cache), for every 4-bit weights id run so far, every task, at every calibrated
         and anchor length, on the runs' own prompts. Runs' `kl` is measured against their own
         weights; the accuracy model adds this to it. Returns what was measured now."""
-        from calibration.weights_kl import stored_weights_kl
+        from calibration.weights_kl import WeightsProbe, stored_weights_kl
 
         ids = sorted({c.weights.id for c in (parse_config(k.config) for k, _ in
                       self.store.runs(self.name, "ok", self.device)) if c.weights.bits == 4})
@@ -119,8 +119,9 @@ class Campaign:
         for w in ids:
             for L in sorted({*self.contexts, *self.anchor_contexts}):
                 for task in self.tasks:
-                    kl, new = stored_weights_kl(self.store, self.name, self.model_dir, w, task,
-                                                L, self.seed, self.n, self.device)
+                    probe = WeightsProbe(w, task, L, self.seed, self.n)
+                    kl, new = stored_weights_kl(self.store, self.name, self.model_dir, probe,
+                                                self.device)
                     if new:
                         out.append((w, task, L, kl))
         return out

@@ -5,30 +5,51 @@ peak − exact terms (weights + KV from the ledger), coefficients ≥ 0. Runs wh
 peak by phase give one linear equation per phase (each phase's own terms against its own
 measured peak: a convex fit that pins every term); runs without the split fall back to
 multi-start bounded least squares on the max. Both on the relative error.
-Accuracy: `models.accuracy.fit_metric`.
+Accuracy: `models.accuracy.MetricModel`.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from calibration.store import Measurement, RunKey, Store
 from calibration.store.records import VALIDATION_SEED
-from models.accuracy import fit_metric
+from models.accuracy import MetricModel, Target
 from models.artifact import Artifact, MetricFit
 from models.memory import CPU_SDPA_BLOCK, TRANSIENT_TERMS, MemoryFitter
+from models.runtime import KERNEL_KEYS, UNRECORDED, runtime_label
 from models.space import BASELINE, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 # (store column, kind) of every fitted accuracy metric
-METRICS = {"exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
+METRICS: dict[str, Literal["accuracy", "loss"]] = {
+    "exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
 MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accuracy fit
 
 
 Runs = list[tuple[RunKey, Measurement]]
+
+
+def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
+    """The runs with a measured peak from one runtime (a fit mixes no kernel paths), and its
+    fingerprint: the recorded runtime with the most runs; runs stored before fingerprints were
+    recorded only when no recorded one exists."""
+    groups: dict[str, Runs] = {}
+    for k, m in runs:
+        if m.peak_bytes is not None:
+            groups.setdefault(runtime_label(m.versions | {"device": k.device}), []).append((k, m))
+    if not groups:
+        return [], {}
+    recorded = [g for g in groups if not g.endswith(UNRECORDED)] or list(groups)
+    label = max(recorded, key=lambda g: len(groups[g]))
+    k, m = groups[label][0]
+    keep = (*KERNEL_KEYS, "cpu", "gpu", "cuda", "torch", "transformers")
+    return groups[label], {key: str(v) for key, v in (m.versions | {"device": k.device}).items()
+                           if key in keep}
 
 
 def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None) -> MemoryFitter:
@@ -54,7 +75,7 @@ LOSS_FLOORS = {"kl": (0.01, 0.03, 0.1), "answer_nll": (1e-3, 1e-2, 3e-2, 1e-1),
 
 
 def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
-                 metrics: dict[str, str] = METRICS,
+                 metrics: dict[str, Literal["accuracy", "loss"]] = METRICS,
                  weights_kl: dict[int, float] | None = None) -> dict[str, MetricFit]:
     """One MetricFit per metric for `task` over its accuracy runs (n ≥ MIN_N). `weights_kl`
     (context → KL of the 4-bit weights alone) goes with the KL fit: runs' KL leaves it out."""
@@ -67,13 +88,13 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
             continue
         # Exact match saturates on small models: fit it through the graded KL (two stages).
         guide = np.array([m.kl for _, m in have]) if kind == "accuracy" else None
-        out[metric] = fit_metric(
-            task, metric, kind, [parse_config(k.config) for k, _ in have],
-            np.array([k.context_tokens for k, _ in have]),
-            np.array([getattr(m, metric) for _, m in have]),
-            kv_error, guide=guide, loss_floor=LOSS_FLOORS.get(metric, 1e-5),
-            samples=int(np.median([k.n for k, _ in have])) if kind == "accuracy" else None,
-        )
+        samples = int(np.median([k.n for k, _ in have])) if kind == "accuracy" else None
+        model = MetricModel(Target(task, metric, kind, samples=samples),
+                            loss_floor=LOSS_FLOORS.get(metric, 1e-5))
+        out[metric] = model.fit([parse_config(k.config) for k, _ in have],
+                                [k.context_tokens for k, _ in have],
+                                [getattr(m, metric) for _, m in have], kv_error,
+                                guide=guide).to_fit()
     if weights_kl and "kl" in out:
         out["kl"] = out["kl"].model_copy(update={"weights_kl": dict(sorted(weights_kl.items()))})
     return out
@@ -102,7 +123,8 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
     kv_error = store.kv_error(model, device)
     if not kv_error:
         raise ValueError(f"no K/V error table for {model!r} on {device}; run calibrate first")
-    memory = fit_memory(spec, runs, max_memory_context)
+    mem_runs, fingerprint = memory_runs(runs)
+    memory = fit_memory(spec, mem_runs, max_memory_context)
     tasks = sorted({k.task for k, _ in runs})
     accuracy = {t: fits for t in tasks if (fits := fit_accuracy(
         runs, kv_error, t, weights_kl=weights_kl_table(store, model, device, t)))}
@@ -110,6 +132,7 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
                        if k.n >= MIN_N and k.config != BASELINE.id}) or sorted(
         {k.context_tokens for k, _ in runs if k.n >= MIN_N})
     return Artifact(
-        model=model, config_json=config_json, memory=memory.to_fit(f"{device}-sdpa"),
+        model=model, config_json=config_json,
+        memory=memory.to_fit(runtime_label(fingerprint), fingerprint),
         kv_error=kv_error, accuracy=accuracy, calibrated_contexts=contexts, tasks=tasks,
     )

@@ -1,7 +1,7 @@
 """The `kv_error` table: relative K/V reconstruction error of every scheme side of the grid.
 
 One 16-bit prefill captures each layer's K and V [B, H, T, D] (keys after RoPE); each side key
-(`models.accuracy.side_key`) is then quantized once with the cache's own grouping adapters.
+(`models.space.KVScheme.side_key`) is then quantized once with the cache's own grouping adapters.
 Error = sqrt(Σ‖x − x̂‖² / Σ‖x‖²) over layers, against the unsmoothed K (or V) energy.
 """
 
@@ -13,7 +13,6 @@ from typing import Any
 import torch
 
 from calibration.kvcache.grouping import grouping_for
-from models.accuracy import side_key
 from models.space import CHANNEL_GROUP_TOKENS, KV_BITS, RESIDUALS, KVScheme, kv_schemes
 
 
@@ -25,7 +24,7 @@ def side_schemes(schemes: Iterable[KVScheme] | None = None) -> dict[str, tuple[s
     out: dict[str, tuple[str, KVScheme]] = {}
     for kv in schemes:
         for side in ("k", "v"):
-            key = side_key(side, kv)
+            key = kv.side_key(side)
             if key is not None and key not in out:
                 out[key] = (side, kv)
     return out

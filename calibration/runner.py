@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from importlib import metadata
 
+from calibration.runtime import fingerprint
 from calibration.store.records import Measurement, RunKey
 
 MeasureFn = Callable[[str, RunKey], Measurement]
@@ -46,5 +47,5 @@ def run_one(model_dir: str, key: RunKey, measure: MeasureFn | None = None) -> Me
     except Exception as exc:  # noqa: BLE001 - every failure is data for the store
         m = Measurement.failed(traceback.format_exception_only(type(exc), exc)[-1].strip())
     m.seconds = round(time.perf_counter() - start, 4)
-    m.versions = m.versions or versions()
+    m.versions = m.versions or (versions() | fingerprint(key.device))
     return m

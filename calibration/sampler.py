@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import qmc
 
-from models.accuracy import design, fit_metric, predict, side_key
+from models.accuracy import MetricModel, Target, design, predict
 from models.frontier import hypervolume
 from models.memory import MemoryCoefficients, compatible, grid_arrays, ledger_grid
-from models.space import BASELINE, STUDY_KV_PAIRS, Config, KVScheme, Weights, kv_schemes
+from models.space import BASELINE, STUDY_KV_PAIRS, Config, Weights, kv_schemes
 from models.specs import ArchSpec
 
 Candidate = tuple[Config, int]
@@ -28,10 +28,6 @@ SIDE_PAIRS = ((2, 4), (4, 8), (2, 8), (16, 4), (4, 16), (16, 2), (2, 16))
 CALIBRATION_PAIRS = STUDY_KV_PAIRS + SIDE_PAIRS
 GRANS = ("tensor", "token", "block32", "block64", "block128", "channel")
 WEIGHTS = {"w16": Weights(16), "w4": Weights(4, 128)}
-
-
-def gran_name(kv: KVScheme) -> str:
-    return f"block{kv.group}" if kv.granularity == "block" else str(kv.granularity)
 
 
 def pool(
@@ -58,7 +54,7 @@ def encode(configs: Sequence[Config]) -> np.ndarray:
 
     rows = []
     for c in configs:
-        g = GRANS.index(gran_name(c.kv)) if not c.kv.is_baseline else 0
+        g = GRANS.index(c.kv.label) if not c.kv.is_baseline else 0
         rows.append([
             at(pairs.index((c.kv.k_bits, c.kv.v_bits)), len(pairs)), at(g, len(GRANS)),
             at(int(c.kv.smooth_keys), 2), at(res.index(c.kv.residual), len(res)),
@@ -113,12 +109,12 @@ def _stratum(c: Config, label: str) -> str | None:
     if label == "pair":
         return f"k{kv.k_bits}v{kv.v_bits}"
     if label == "gran":
-        return gran_name(kv)
+        return kv.label
     bits, other = (kv.k_bits, kv.v_bits) if label == "k_side" else (kv.v_bits, kv.k_bits)
     if bits == 16 or bits == other:
         return None
     smooth = "-ks" if label == "k_side" and kv.smooth_keys else ""
-    return f"{label[0]}{bits}-{gran_name(kv)}{smooth}"
+    return f"{label[0]}{bits}-{kv.label}{smooth}"
 
 
 def fill(configs: Sequence[Config], contexts: Sequence[int], chosen: Sequence[Candidate],
@@ -161,8 +157,8 @@ class ActiveSampler:
 
     def fit(self, configs: Sequence[Config], contexts: Sequence[int],
             values: Sequence[float]) -> ActiveSampler:
-        self.fit_ = fit_metric(self.task, self.metric, self.kind, list(configs),
-                               np.asarray(contexts), np.asarray(values), self.kv_error)
+        target = Target(self.task, self.metric, "accuracy" if self.kind == "accuracy" else "loss")
+        self.fit_ = MetricModel(target).fit(configs, contexts, values, self.kv_error).to_fit()
         sign = 1.0 if self.kind == "accuracy" else -1.0
         self.measured_ = {(c, int(L)): sign * float(v)
                           for c, L, v in zip(configs, contexts, values, strict=True)}
@@ -216,5 +212,4 @@ class ActiveSampler:
         return grid.peak.astype(np.float64)
 
     def _known(self, c: Config) -> bool:
-        return all(k is None or k in self.kv_error
-                   for k in (side_key("k", c.kv), side_key("v", c.kv)))
+        return all(k in self.kv_error for k in c.kv.side_keys())

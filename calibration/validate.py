@@ -7,6 +7,7 @@ up to `points` frontier configurations (under a memory budget), measures them on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,8 @@ import numpy as np
 from calibration.executors import Executor
 from calibration.store import RunKey, Store
 from calibration.store.records import VALIDATION_SEED
-from calibration.weights_kl import stored_weights_kl
-from models.accuracy import design, metric_fit, predict, side_key
+from calibration.weights_kl import WeightsProbe, stored_weights_kl
+from models.accuracy import design, metric_fit, predict
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
 from models.memory import compatible, grid_arrays, ledger_grid
@@ -30,7 +31,7 @@ def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | 
     configs = compatible(spec, list(configs or full_grid()))
     table = artifact.kv_error
     return [c for c in configs
-            if all(k is None or k in table for k in (side_key("k", c.kv), side_key("v", c.kv)))]
+            if all(k in table for k in c.kv.side_keys())]
 
 
 def predicted_frontier(
@@ -56,13 +57,23 @@ def predicted_frontier(
              float(pred.upper[i])) for i in idx]
 
 
-def validate(
-    artifact: Artifact, model_dir: Path, store: Store, executor: Executor, context_tokens: int,
-    task: str, metric: str = "exact_match", budget_bytes: int | None = None, n: int = 16,
-    points: int = 8, device: str = "cpu",
-) -> ValidationReport:
+@dataclass(frozen=True)
+class FrontierQuery:
+    """Which predicted frontier to re-run: a task's metric at one context, under a budget."""
+
+    context_tokens: int
+    task: str
+    metric: str = "exact_match"
+    budget_bytes: int | None = None
+    points: int = 8
+
+
+def validate(artifact: Artifact, model_dir: Path, store: Store, executor: Executor,
+             query: FrontierQuery, n: int = 16, device: str = "cpu") -> ValidationReport:
     """Re-run the predicted frontier; runs are recorded in the store like any other."""
-    rows = predicted_frontier(artifact, context_tokens, task, metric, budget_bytes, points)
+    context_tokens, task, metric = query.context_tokens, query.task, query.metric
+    rows = predicted_frontier(artifact, context_tokens, task, metric, query.budget_bytes,
+                              query.points)
     keys = [RunKey(artifact.model, c.id, context_tokens, task, HELD_OUT_SEED, n, device)
             for c, *_ in rows]
     done = dict(store.runs(artifact.model, None, device))
@@ -77,18 +88,17 @@ def validate(
         m = done[key]
         value = getattr(m, metric) if m.status == "ok" else None
         if value is not None and adds_weights and config.weights.bits == 4:
-            value += stored_weights_kl(store, artifact.model, model_dir, config.weights.id,
-                                       task, context_tokens, key.seed, key.n, device)[0]
+            probe = WeightsProbe(config.weights.id, task, context_tokens, key.seed, key.n)
+            value += stored_weights_kl(store, artifact.model, model_dir, probe, device)[0]
         pts.append(ValidationPoint(
             config=config.id, predicted_peak_bytes=peak, measured_peak_bytes=m.peak_bytes,
             predicted_accuracy=mean, accuracy_lower=lo, accuracy_upper=hi,
             measured_accuracy=value, status=m.status, error=m.error,
         ))
-    return summarize(artifact.model, task, metric, context_tokens, budget_bytes, pts)
+    return summarize(artifact.model, query, pts)
 
 
-def summarize(model: str, task: str, metric: str, context_tokens: int, budget_bytes: int | None,
-              pts: list[ValidationPoint]) -> ValidationReport:
+def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint]) -> ValidationReport:
     mem = [abs(p.predicted_peak_bytes - p.measured_peak_bytes) / p.measured_peak_bytes
            for p in pts if p.measured_peak_bytes]
     acc = [p for p in pts if p.measured_accuracy is not None and p.predicted_accuracy is not None]
@@ -96,8 +106,8 @@ def summarize(model: str, task: str, metric: str, context_tokens: int, budget_by
     inside = [float(p.accuracy_lower or 0) <= float(p.measured_accuracy or 0)
               <= float(p.accuracy_upper or 0) for p in acc]
     return ValidationReport(
-        model=model, task=task, metric=metric, context_tokens=context_tokens,
-        budget_bytes=budget_bytes, points=pts,
+        model=model, task=query.task, metric=query.metric, context_tokens=query.context_tokens,
+        budget_bytes=query.budget_bytes, points=pts,
         memory_median_abs_rel_error=float(np.median(mem)) if mem else None,
         memory_max_abs_rel_error=float(np.max(mem)) if mem else None,
         accuracy_mae=float(np.mean(err)) if err else None,

@@ -93,13 +93,31 @@ class KVScheme:
         return self.k_bits == 16 and self.v_bits == 16
 
     @property
+    def label(self) -> str:
+        """The granularity as ids write it: tensor, token, channel or block<G>."""
+        return f"block{self.group}" if self.granularity == "block" else str(self.granularity)
+
+    def side_key(self, side: Literal["k", "v"]) -> str | None:
+        """Key of one side in an artifact's `kv_error` table, e.g. ``k4-block64-ks``; None
+        when that side is 16-bit. KIVI's values (granularity channel) are quantized per token."""
+        bits = self.k_bits if side == "k" else self.v_bits
+        if bits == 16:
+            return None
+        gran = "token" if side == "v" and self.granularity == "channel" else self.label
+        smooth = "-ks" if side == "k" and self.smooth_keys else ""
+        return f"{side}{bits}-{gran}{smooth}"
+
+    def side_keys(self) -> tuple[str, ...]:
+        """The `kv_error` keys this scheme needs (none for the 16-bit baseline)."""
+        return tuple(k for s in ("k", "v") if (k := self.side_key(s)) is not None)
+
+    @property
     def id(self) -> str:
         bits = f"k{self.k_bits}v{self.v_bits}"
         if self.is_baseline:
             return bits
-        gran = f"block{self.group}" if self.granularity == "block" else str(self.granularity)
         ks = "-ks" if self.smooth_keys else ""
-        return f"{bits}-{gran}{ks}-r{self.residual}"
+        return f"{bits}-{self.label}{ks}-r{self.residual}"
 
 
 @dataclass(frozen=True)

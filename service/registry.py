@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from models.accuracy import Design, design, predict, side_key
+from models.accuracy import Design, design, predict
 from models.artifact import Artifact, ArtifactError, load_artifact
 from models.memory import GridLedger, MemoryCoefficients, ledger_grid
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
@@ -112,7 +112,7 @@ def calibrate(grid: ModelGrid, artifact: Artifact, path: Path) -> Calibration:
     errors = artifact.kv_error
     rows = [
         i for i, c in enumerate(grid.configs)
-        if all(k is None or k in errors for k in (side_key("k", c.kv), side_key("v", c.kv)))
+        if all(k in errors for k in c.kv.side_keys())
     ]
     predictable = np.asarray(rows, dtype=np.int64)
     des = design([grid.configs[i] for i in rows], errors) if artifact.accuracy else None

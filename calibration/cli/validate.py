@@ -39,7 +39,7 @@ def validate(
 ) -> None:
     """Re-run the predicted frontier for real; write a JSON report and a PNG plot."""
     from calibration.executors import make_executor
-    from calibration.validate import plot
+    from calibration.validate import FrontierQuery, plot
     from calibration.validate import validate as run_validation
 
     settings = CalibrationSettings()
@@ -58,8 +58,8 @@ def validate(
     ex = make_executor(executor, address)
     budget_bytes = None if budget is None else int(budget * GIB)
     try:
-        report = run_validation(art, model_dir, store, ex, context, task, metric, budget_bytes,
-                                n, points, device)
+        query = FrontierQuery(context, task, metric, budget_bytes, points)
+        report = run_validation(art, model_dir, store, ex, query, n, device)
     finally:
         ex.close()
     folder = settings.validations_dir  # env KVPARETO_VALIDATIONS_DIR, as the service reads

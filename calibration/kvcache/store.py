@@ -65,8 +65,11 @@ class SideStore:
 
     def dequantized(self, dtype: torch.dtype) -> Tensor:
         """The quantized tokens [B, H, T_q, D] in `dtype`."""
-        assert self.codes is not None and self.recent is not None and self.grouping is not None
-        assert self.scale is not None and self.zero is not None
+        assert self.codes is not None
+        assert self.recent is not None
+        assert self.grouping is not None
+        assert self.scale is not None
+        assert self.zero is not None
         codes = unpack(self.codes, self.bits, self.recent.shape[-1])
         return self.grouping.dequantize(codes, self.scale, self.zero, self.segments, dtype)
 
@@ -88,7 +91,8 @@ class SideStore:
         if self.codes is None:
             self.codes, self.scale, self.zero = packed, scale.clone(), zero.clone()
         else:
-            assert self.scale is not None and self.zero is not None
+            assert self.scale is not None
+            assert self.zero is not None
             self.codes = torch.cat([self.codes, packed], dim=2)
             self.scale = torch.cat([self.scale, scale], dim=2)
             self.zero = torch.cat([self.zero, zero], dim=2)

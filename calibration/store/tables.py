@@ -90,7 +90,7 @@ class ValidationRow(Base):
 
 
 class KVErrorRow(Base):
-    """Relative K/V reconstruction error of one scheme side (`models.accuracy.side_key`)."""
+    """Relative K/V reconstruction error of one scheme side (`models.space.KVScheme.side_key`)."""
 
     __tablename__ = "kv_errors"
     __table_args__ = (UniqueConstraint("model", "device", "side", name="kv_error_key"),)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # models.artifact imports models.memory
 
 MIN_PHASE_RUNS = 8  # runs with a per-phase peak split needed to fit phase by phase
 PRIOR_WEIGHT = 0.1  # strength of the pull toward DEFAULT_COEFFICIENTS (see _with_prior)
+BOUND_COVERAGE = 0.95  # confidence of the peak's upper bound ("fits" means fits at this rate)
 
 
 def exact_bytes(spec: ArchSpec, configs: Sequence[Config], contexts: np.ndarray) -> np.ndarray:
@@ -154,14 +155,29 @@ class MemoryFitter:
         led = GridLedger(self.spec, grid_arrays(configs), self.coefficients())
         return led.at(ctx).peak.astype(float)
 
-    def to_fit(self, runtime: str) -> MemoryFit:
+    def to_fit(self, runtime: str, fingerprint: dict[str, str] | None = None,
+               coverage: float = BOUND_COVERAGE) -> MemoryFit:
         from models.artifact import MemoryFit
 
         return MemoryFit(runtime=runtime, form="phases", coefficients=self.coef_,
                          overhead_bytes=self.overhead_,
                          contexts=self.contexts_,
                          residuals=[round(float(r), 6) for r in self.residuals_],
-                         n_runs=len(self.residuals_))
+                         n_runs=len(self.residuals_),
+                         bound_factor=bound_factor(self.residuals_, coverage),
+                         bound_coverage=coverage, fingerprint=dict(fingerprint or {}))
+
+
+def bound_factor(residuals: Sequence[float] | np.ndarray, coverage: float = BOUND_COVERAGE
+                 ) -> float:
+    """The least f with measured ≤ f × predicted for a `coverage` share of runs (split-conformal
+    rank over the relative residuals (predicted − measured) / measured), never below 1."""
+    r = np.asarray(residuals, dtype=np.float64)
+    if not len(r):
+        return 1.0
+    ratio = np.sort(1.0 / (1.0 + r))  # measured / predicted
+    rank = min(len(r), int(np.ceil((len(r) + 1) * coverage))) - 1
+    return round(max(1.0, float(ratio[rank])), 6)
 
 
 def _with_prior(x: np.ndarray, y: np.ndarray, names: Sequence[str],

@@ -113,6 +113,7 @@ class GridLedger:
             transient_total=self.transient_peak(context_tokens),
             overhead=self.coefficients.overhead_bytes,
             fitted=self.coefficients.fitted,
+            bound_factor=self.coefficients.bound_factor,
             source=(self, context_tokens),
         )
 
@@ -126,6 +127,7 @@ class LedgerGrid:
     transient_total: I64  # the transient peak: max over steps and phases
     overhead: int
     fitted: bool
+    bound_factor: float = 1.0
     # (ledger, context) `phases` is made from, on first use (the breakdown costs more)
     source: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
@@ -138,6 +140,11 @@ class LedgerGrid:
     @property
     def peak(self) -> I64:
         return self.weights + self.kv_cache + self.transient_total + self.overhead
+
+    @property
+    def peak_bound(self) -> I64:
+        """The peak's upper bound at the fit's confidence: what "fits in a budget" is judged by."""
+        return np.asarray(np.ceil(self.peak * self.bound_factor), dtype=np.int64)
 
 
 def ledger_grid(

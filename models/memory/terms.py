@@ -116,3 +116,5 @@ class MemoryCoefficients:
     coefficients: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_COEFFICIENTS))
     overhead_bytes: int = 0
     fitted: bool = False
+    # measured peak ≤ predicted × this at the fit's stated confidence (1: no measured spread)
+    bound_factor: float = 1.0

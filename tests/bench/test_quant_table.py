@@ -49,8 +49,8 @@ def test_render_reports_tables_outliers_and_acceptance() -> None:
     results = {("testbed-llama", "w16", "512"): {
         c.id: _fake(c, accuracy.get(c.kv.id, 1.0)) for c in configs(Weights(16))}}
     args = argparse.Namespace(n=50, seed=0, hard_records=0)
-    text = render(args, ["testbed-llama"], ["w16"], columns, kv_rows(), results, weights, 60.0,
-                  ["x: 1 s"])
+    text = render(args, ["testbed-llama"], ["w16"], columns, kv_rows(), results, weights,
+                  (60.0, ["x: 1 s"]))
     assert "| k2v2-tensor | 0.10 (0.00–0.15) · 0.100 · 0.0100 |" in text
     assert "| testbed-llama | w16 | 3.00 / 2.50 |" in text
     lines = acceptance(["testbed-llama"], ["w16"], columns, kv_rows(), results, weights)

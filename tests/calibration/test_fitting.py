@@ -6,7 +6,6 @@ import pytest
 from calibration.fitting import MemoryFitter, build_artifact, fit_accuracy
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
-from models.accuracy import side_key
 from models.artifact import load_artifact, write_json_atomic
 from models.memory import (
     DEFAULT_COEFFICIENTS,
@@ -106,7 +105,7 @@ def test_kv_error_covers_every_applicable_side_of_the_service_grid(tiny_model_di
     model = load_model(tiny_model_dir)
     table = measure_kv_error(model, probe_ids(str(tiny_model_dir), "passkey", 128, 0))
     spec = load_spec(str(tiny_model_dir))
-    sides = {side_key(s, c.kv) for c in compatible(spec, full_grid()) for s in "kv"} - {None}
+    sides = {c.kv.side_key(s) for c in compatible(spec, full_grid()) for s in "kv"} - {None}
     assert sides == set(table)
     assert table["k2-tensor"] > table["k4-tensor"] > table["k8-tensor"] > 0
     assert table["v4-block32"] < table["v4-token"]
@@ -117,13 +116,13 @@ def test_artifact_from_the_store_round_trips(tmp_path, tiny_model_dir):
     name = tiny_model_dir.name
     spec = load_spec(str(tiny_model_dir))
     configs = pool(spec)[::11]
-    table = {side_key(s, c.kv): 0.05 * (1 + i % 3) for i, c in enumerate(configs) for s in "kv"}
+    table = {c.kv.side_key(s): 0.05 * (1 + i % 3) for i, c in enumerate(configs) for s in "kv"}
     table.pop(None, None)
     store.save_kv_error(name, "cpu", table)
     for L in (128, 256):
         peaks = ledger_grid(spec, grid_arrays(configs), L, TRUE).peak
         for c, p in zip(configs, peaks, strict=True):
-            err = sum(table.get(side_key(s, c.kv), 0.0) for s in "kv")
+            err = sum(table.get(c.kv.side_key(s), 0.0) for s in "kv")
             store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
                 peak_bytes=int(p), exact_match=1 - err, answer_nll=0.1 + err, kl=err ** 2))
     for L, kl in ((128, 0.05), (256, 0.07)):  # the 4-bit weights' own KL, and another id's

@@ -10,11 +10,9 @@ from calibration.sampler import (
     encode,
     exhaustive,
     fill,
-    gran_name,
     initial_design,
     pool,
 )
-from models.accuracy import side_key
 from models.frontier import hypervolume
 from models.memory import grid_arrays, ledger_grid
 from models.space import BASELINE, STUDY_KV_PAIRS, Config, parse_config
@@ -29,7 +27,7 @@ def configs():
 
 
 def test_pool_holds_only_applicable_configurations(configs):
-    assert not any(gran_name(c.kv) == "block128" for c in configs)
+    assert not any(c.kv.label == "block128" for c in configs)
     assert BASELINE in configs
     assert all(parse_config(c.id) == c for c in configs[::37])
 
@@ -44,7 +42,7 @@ def test_initial_design_is_distinct_stratified_and_anchored(configs, n):
     # every quantized side also appears beside a partner of other bits
     sides = {_stratum(c, "k_side") for c, _ in design} - {None}
     assert {"k2-tensor", "k2-tensor-ks", "k2-channel"} <= sides
-    grans = {gran_name(c.kv) for c, _ in design if not c.kv.is_baseline}
+    grans = {c.kv.label for c, _ in design if not c.kv.is_baseline}
     assert grans == {"tensor", "token", "block32", "block64", "channel"}
     assert design == initial_design(configs, [256, 512], n, seed=3)  # seeded
 
@@ -74,7 +72,7 @@ def test_exhaustive_is_every_candidate(configs):
 
 
 def _synthetic_accuracy(c: Config, table: dict[str, float]) -> float:
-    err = sum(table.get(k, 0.0) for k in (side_key("k", c.kv), side_key("v", c.kv)) if k)
+    err = sum(table.get(k, 0.0) for k in c.kv.side_keys())
     return float(np.clip(1.0 - 2.0 * err, 0, 1))
 
 
@@ -83,7 +81,7 @@ def _synthetic_table(configs, seed: int) -> dict[str, float]:
     table: dict[str, float] = {}
     for c in configs:
         for side in ("k", "v"):
-            key = side_key(side, c.kv)
+            key = c.kv.side_key(side)
             if key:
                 table.setdefault(key, 0.5 / 4 ** (int(key[1]) / 2) * (1 + rng.random()))
     return table

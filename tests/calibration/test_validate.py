@@ -9,8 +9,7 @@ from calibration.cli import app
 from calibration.fitting import build_artifact
 from calibration.sampler import pool
 from calibration.store import Measurement, RunKey, Store
-from calibration.validate import predicted_frontier, summarize
-from models.accuracy import side_key
+from calibration.validate import FrontierQuery, predicted_frontier, summarize
 from models.artifact import ValidationPoint, load_report, write_json_atomic
 from models.memory import MemoryCoefficients, grid_arrays, ledger_grid
 from models.specs import load_spec
@@ -26,7 +25,7 @@ def artifact(tiny_model_dir, tmp_path_factory):
     table = {}
     for c in configs:
         for s in "kv":
-            if (key := side_key(s, c.kv)) is not None:
+            if (key := c.kv.side_key(s)) is not None:
                 scale = 2 if "tensor" in key else 1
                 table[key] = {8: 0.005, 4: 0.08, 2: 0.4}[int(key[1])] * scale
     store.save_kv_error(name, "cpu", table)
@@ -34,7 +33,7 @@ def artifact(tiny_model_dir, tmp_path_factory):
     for L in (128, 256):
         peaks = ledger_grid(spec, grid_arrays(configs[::9]), L, coef).peak
         for c, p in zip(configs[::9], peaks, strict=True):
-            err = sum(table.get(side_key(s, c.kv), 0.0) for s in "kv")
+            err = sum(table.get(c.kv.side_key(s), 0.0) for s in "kv")
             store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
                 peak_bytes=int(p), exact_match=max(0.0, 1 - 2 * err), answer_nll=0.1 + err,
                 kl=err**2))
@@ -63,7 +62,7 @@ def test_summary_statistics():
            ValidationPoint(config="w4-k16v16-cfull", predicted_peak_bytes=50,
                            measured_peak_bytes=50, predicted_accuracy=0.5, accuracy_lower=0.4,
                            accuracy_upper=0.6, measured_accuracy=0.5)]
-    r = summarize("m", "passkey", "exact_match", 256, None, pts)
+    r = summarize("m", FrontierQuery(256, "passkey"), pts)
     assert r.memory_max_abs_rel_error == pytest.approx(0.1)
     assert r.accuracy_mae == pytest.approx(0.1) and r.accuracy_coverage == 0.5
 
@@ -109,8 +108,8 @@ def test_validating_kl_adds_the_4bit_weights_own_kl_measured_on_the_validation_p
     art = art.model_copy(deep=True)
     art.accuracy["passkey"]["kl"] = fit.model_copy(update={"weights_kl": {128: 0.5, 256: 0.5}})
     store = Store(str(tmp_path / "v.db"))
-    report = validate(art, tiny_model_dir, store, LocalExecutor(), 128, "passkey", "kl", n=2,
-                      points=12)
+    query = FrontierQuery(128, "passkey", "kl", points=12)
+    report = validate(art, tiny_model_dir, store, LocalExecutor(), query, n=2)
     runs = dict(store.runs(art.model))
     four = [p for p in report.points if p.config.startswith("w4")]
     assert four and any(not p.config.startswith("w4") for p in report.points)

@@ -2,10 +2,9 @@
 
 import json
 
-import numpy as np
 import pytest
 
-from models.accuracy import fit_metric
+from models.accuracy import MetricModel, Target
 from models.artifact import (
     Artifact,
     ArtifactError,
@@ -21,9 +20,8 @@ from models.specs import shipped_specs
 def make_artifact():
     configs = [Config(), Config(kv=KVScheme(4, 4, "token")), Config(kv=KVScheme(2, 2, "token"))]
     table = {"k4-token": 0.05, "v4-token": 0.05, "k2-token": 0.3, "v2-token": 0.3}
-    fit = fit_metric("passkey", "exact_match", "accuracy", configs * 2,
-                     np.array([256] * 3 + [512] * 3), np.array([1, 1, 0.4, 1, 0.95, 0.3]),
-                     table, folds=2)
+    fit = MetricModel(Target("passkey", "exact_match", "accuracy"), folds=2).fit(
+        configs * 2, [256] * 3 + [512] * 3, [1, 1, 0.4, 1, 0.95, 0.3], table).to_fit()
     return Artifact(
         model="testbed-x",
         config_json=json.loads(shipped_specs()["Qwen2.5-0.5B-Instruct"].read_text()),

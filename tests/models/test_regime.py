@@ -1,9 +1,8 @@
 """The 16-bit anchors tell when the model itself changes beyond the calibrated lengths."""
 
-import numpy as np
 import pytest
 
-from models.accuracy import fit_metric
+from models.accuracy import MetricModel, Target
 from models.regime import baseline_shift
 from models.space import Config, KVScheme
 
@@ -12,10 +11,10 @@ from models.space import Config, KVScheme
 def nll_fit():
     configs = [Config(), Config(kv=KVScheme(4, 4, "token")), Config(kv=KVScheme(2, 2, "token"))]
     table = {"k4-token": 0.05, "v4-token": 0.05, "k2-token": 0.3, "v2-token": 0.3}
-    return fit_metric("passkey", "answer_nll", "loss", configs * 2,
-                      np.array([256] * 3 + [512] * 3),
-                      np.array([0.001, 0.01, 0.5, 0.001, 0.012, 0.6]), table, folds=2,
-                      loss_floor=0.01, widen=False)
+    model = MetricModel(Target("passkey", "answer_nll", "loss"), folds=2, loss_floor=0.01,
+                        widen=False)
+    return model.fit(configs * 2, [256] * 3 + [512] * 3,
+                     [0.001, 0.01, 0.5, 0.001, 0.012, 0.6], table).to_fit()
 
 
 def test_a_16bit_loss_that_jumps_beyond_the_calibrated_lengths_is_reported(nll_fit):

@@ -75,3 +75,12 @@ def test_full_grid_is_large_unique_and_valid():
     assert len(grid) >= 10_000
     assert len({c.id for c in grid}) == len(grid)
     assert all(parse_config(c.id) == c for c in grid)
+
+
+def test_a_scheme_names_its_own_kv_error_keys_and_label():
+    kivi = KVScheme(2, 4, "channel", smooth_keys=True)
+    assert kivi.label == "channel" and kivi.side_key("k") == "k2-channel-ks"
+    assert kivi.side_key("v") == "v4-token"  # KIVI's values are quantized per token
+    block = KVScheme(16, 2, "block", 64)
+    assert block.label == "block64" and block.side_keys() == ("v2-block64",)
+    assert KVScheme().side_keys() == ()

@@ -1,4 +1,4 @@
-"""The accuracy model: monotone in bits, calibrated intervals, extrapolation flagged, JSON-safe.
+"""The accuracy estimator: monotone in bits, calibrated intervals, extrapolation flagged, JSON-safe.
 
 Data here is drawn from a known response (KL grows with the squared K/V error) so the fit can
 be checked against the truth; the real fit runs on measured runs in calibration.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from models.accuracy import design, error_scale, fit_metric, predict, side_key
+from models.accuracy import MetricModel, Target, design, error_scale, predict
 from models.space import Config, KVScheme, Weights, kv_schemes
 
 GRAN_FACTOR = {"tensor": 3.0, "token": 1.0, "block32": 0.6, "block64": 0.7, "block128": 0.8,
@@ -19,7 +19,7 @@ def error_table():
     table = {}
     for kv in kv_schemes():
         for side in ("k", "v"):
-            key = side_key(side, kv)
+            key = kv.side_key(side)
             if key:
                 bits = int(key[1])
                 gran = key.split("-")[1]
@@ -53,6 +53,12 @@ def data():
     return table, configs, np.array(contexts), kl, em, rng
 
 
+def fit_record(kind, configs, contexts, values, table, guide=None, samples=None, **params):
+    """The artifact record of a MetricModel fitted on these runs."""
+    model = MetricModel(Target("t", "m", kind, samples=samples), **params)
+    return model.fit(configs, contexts, values, table, guide=guide).to_fit()
+
+
 def split(n, rng):
     """Both baseline runs (rows 0, 1) train; the rest is halved at random."""
     idx = 2 + rng.permutation(n - 2)
@@ -62,7 +68,7 @@ def split(n, rng):
 def test_graded_metric_ranks_held_out_configs(data):
     table, configs, ctx, kl, _, rng = data
     train, test = split(len(configs), rng)
-    fit = fit_metric("t", "kl", "loss", [configs[i] for i in train], ctx[train], kl[train], table)
+    fit = fit_record("loss", [configs[i] for i in train], ctx[train], kl[train], table)
     pred = predict(fit, design([configs[i] for i in test], table), 512)
     rho = spearmanr(pred.mean, kl[test] * np.where(ctx[test] == 512, 1, 1)).statistic
     assert rho > 0.9
@@ -79,7 +85,7 @@ def test_loss_intervals_are_calibrated_in_each_regime_of_the_loss(data):
         sd = np.where((clean > 0.1) & (clean <= 1.0), 0.4, 0.05)
         kl = clean * np.power(10.0, rng.normal(0, sd)) + 1e-6
         train, test = split(len(configs), rng)
-        fit = fit_metric("t", "kl", "loss", [configs[i] for i in train], ctx[train], kl[train],
+        fit = fit_record("loss", [configs[i] for i in train], ctx[train], kl[train],
                          table, loss_floor=1e-3)
         pred = predict(fit, design([configs[i] for i in test], table), ctx[test])
         inside += list((kl[test] >= pred.lower) & (kl[test] <= pred.upper))
@@ -92,7 +98,7 @@ def test_loss_intervals_are_calibrated_in_each_regime_of_the_loss(data):
 def test_accuracy_intervals_cover_about_ninety_percent(data):
     table, configs, ctx, _, em, rng = data
     train, test = split(len(configs), rng)
-    fit = fit_metric("t", "em", "accuracy", [configs[i] for i in train], ctx[train], em[train],
+    fit = fit_record("accuracy", [configs[i] for i in train], ctx[train], em[train],
                      table)
     inside = []
     for t in (256, 512):
@@ -109,7 +115,7 @@ def test_accuracy_intervals_cover_about_ninety_percent(data):
 
 def test_fewer_bits_never_predicted_better(data):
     table, configs, ctx, _, em, _ = data
-    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table)
+    fit = fit_record("accuracy", configs, ctx, em, table)
     for gran in ("token", "tensor"):
         ladder = [Config(kv=KVScheme(b, b, gran, None, False, 0), chunk=256) for b in (8, 4, 2)]
         acc = predict(fit, design(ladder, table), 512).mean
@@ -118,7 +124,7 @@ def test_fewer_bits_never_predicted_better(data):
 
 def test_extrapolation_is_flagged_and_wider(data):
     table, configs, ctx, kl, _, _ = data
-    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table)
+    fit = fit_record("loss", configs, ctx, kl, table)
     d = design(configs[:10], table)
     inside, outside = predict(fit, d, 512), predict(fit, d, 4096)
     assert not inside.extrapolated and outside.extrapolated
@@ -130,7 +136,7 @@ def test_needs_a_baseline(data):
     table, configs, ctx, kl, _, _ = data
     rows = [i for i, c in enumerate(configs) if not c.kv.is_baseline]
     with pytest.raises(ValueError, match="baseline"):
-        fit_metric("t", "kl", "loss", [configs[i] for i in rows], ctx[rows], kl[rows], table)
+        fit_record("loss", [configs[i] for i in rows], ctx[rows], kl[rows], table)
 
 
 def test_missing_error_is_named():
@@ -140,7 +146,7 @@ def test_missing_error_is_named():
 
 def test_two_stage_exact_match_is_flat_where_nothing_degrades(data):
     table, configs, ctx, kl, em, _ = data
-    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl, loss_floor=0.05)
+    fit = fit_record("accuracy", configs, ctx, em, table, guide=kl, loss_floor=0.05)
     assert fit.guide == "kl" and fit.link_x and fit.interval_bins
     ladder = [Config(chunk=256)]
     ladder += [Config(kv=KVScheme(b, b, "token", None, False, 0), chunk=256) for b in (8, 4, 2)]
@@ -154,7 +160,7 @@ def test_16bit_anchors_set_the_baseline_beyond_the_calibrated_range(data):
     table, configs, ctx, kl, em, _ = data
     # the 16-bit model itself answers 70% at 1024 tokens: one anchor run says so
     cfg, tok = [*configs, Config()], np.r_[ctx, 1024]
-    fit = fit_metric("t", "em", "accuracy", cfg, tok, np.r_[em, 0.7], table,
+    fit = fit_record("accuracy", cfg, tok, np.r_[em, 0.7], table,
                      guide=np.r_[kl, 0.0], loss_floor=0.05, samples=64)
     assert fit.contexts == [256, 512] and fit.baseline[1024] == pytest.approx(0.7)
     pred = predict(fit, design([Config(), configs[-1]], table), 1024)
@@ -164,7 +170,7 @@ def test_16bit_anchors_set_the_baseline_beyond_the_calibrated_range(data):
 
 def test_intervals_scale_with_the_spread_of_a_measurement_on_n_prompts(data):
     table, configs, ctx, kl, em, _ = data
-    sure = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl,
+    sure = fit_record("accuracy", configs, ctx, em, table, guide=kl,
                       loss_floor=0.05, samples=64)
     unsure = sure.model_copy(update={"baseline": {256: 0.75, 512: 0.75}})
     d = design([Config(kv=KVScheme(8, 8, "token", None, False, 0), chunk=256)], table)
@@ -186,7 +192,7 @@ def test_exact_match_intervals_count_the_sampling_spread_once(data):
         rng = np.random.default_rng(seed)
         em = rng.binomial(64, p_true) / 64
         train, test = split(len(configs), rng)
-        fit = fit_metric("t", "em", "accuracy", [configs[i] for i in train], ctx[train],
+        fit = fit_record("accuracy", [configs[i] for i in train], ctx[train],
                          em[train], table, guide=kl[train], loss_floor=0.05, samples=64)
         again = rng.binomial(64, p_true[test]) / 64  # another prompt set
         pred = predict(fit, design([configs[i] for i in test], table), ctx[test])
@@ -197,7 +203,7 @@ def test_exact_match_intervals_count_the_sampling_spread_once(data):
 def test_the_same_damage_costs_more_answers_where_the_model_is_less_sure(data):
     """Log-odds link: one predicted loss, a bigger drop from a 0.8 baseline than from 0.98."""
     table, configs, ctx, kl, em, _ = data
-    fit = fit_metric("t", "em", "accuracy", configs, ctx, em, table, guide=kl,
+    fit = fit_record("accuracy", configs, ctx, em, table, guide=kl,
                      loss_floor=0.05, samples=64)
     d = design([Config(kv=KVScheme(s, s, "token", None, False, 0), chunk=256)
                 for s in (8, 4)], table)
@@ -212,9 +218,9 @@ def test_extrapolation_widening_is_measured_on_the_longest_context(data):
     from models.accuracy import WIDENINGS
 
     table, configs, ctx, kl, _, _ = data
-    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table)
+    fit = fit_record("loss", configs, ctx, kl, table)
     assert fit.widening in WIDENINGS  # one doubling from 256 to 512
-    one = fit_metric("t", "kl", "loss", [c for c, t in zip(configs, ctx, strict=True) if t == 512],
+    one = fit_record("loss", [c for c, t in zip(configs, ctx, strict=True) if t == 512],
                      ctx[ctx == 512], kl[ctx == 512], table)
     assert one.widening == 0.5  # nothing to measure it on: the default
 
@@ -229,7 +235,7 @@ def test_key_and_value_damage_add_so_one_sided_schemes_are_predicted(data):
     truth_kl, _ = truth(test, [512] * len(test), table, np.random.default_rng(1), noise=0.0)
     err = {}
     for form in ("log_sum", "linear"):
-        fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table, form=form)
+        fit = fit_record("loss", configs, ctx, kl, table, form=form)
         assert fit.form == form
         pred = predict(fit, design(test, table), 512)
         err[form] = np.median(np.abs(np.log(pred.mean / truth_kl)))
@@ -238,24 +244,24 @@ def test_key_and_value_damage_add_so_one_sided_schemes_are_predicted(data):
 
 def test_log_sum_keeps_the_16bit_model_lossless_and_needs_a_known_form(data):
     table, configs, ctx, kl, _, _ = data
-    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table, form="log_sum")
+    fit = fit_record("loss", configs, ctx, kl, table, form="log_sum")
     assert len(fit.coef) == len(fit.feature_names) + 1  # plus the V part's intercept
     pred = predict(fit, design([Config(), Config(kv=KVScheme(16, 2, "token", None, False, 0))],
                                table), 512)
     assert pred.mean[0] == pytest.approx(fit.baseline[512]) and pred.mean[1] > 1e-3
     with pytest.raises(ValueError, match="linear, log_sum"):
-        fit_metric("t", "kl", "loss", configs, ctx, kl, table, form="cubic")
+        fit_record("loss", configs, ctx, kl, table, form="cubic")
 
 
 def test_several_loss_floors_keep_the_one_with_least_cross_validated_error(data):
     table, configs, ctx, kl, _, _ = data
     floors = (1e-6, 1e-3, 0.3)
-    alone = [fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=f) for f in floors]
-    chosen = fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=floors)
+    alone = [fit_record("loss", configs, ctx, kl, table, loss_floor=f) for f in floors]
+    chosen = fit_record("loss", configs, ctx, kl, table, loss_floor=floors)
     assert chosen.floor == floors[int(np.argmin([f.cv_mae for f in alone]))]
     assert len({round(f.cv_mae, 9) for f in alone}) == 3  # the choice is a real one
     with pytest.raises(ValueError, match="no loss_floor"):
-        fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=())
+        fit_record("loss", configs, ctx, kl, table, loss_floor=())
 
 
 def test_a_loss_measured_a_little_below_the_16bit_one_is_inside_the_interval(data):
@@ -265,13 +271,13 @@ def test_a_loss_measured_a_little_below_the_16bit_one_is_inside_the_interval(dat
     table, configs, ctx, kl, _, _ = data
     nll = 0.05 + kl * 0.5
     nll[[i for i, c in enumerate(configs) if c.weights.bits == 4]] -= 0.004
-    fit = fit_metric("t", "nll", "loss", configs, ctx, nll, table, loss_floor=0.01)
+    fit = fit_record("loss", configs, ctx, nll, table, loss_floor=0.01)
     w4 = [i for i, c in enumerate(configs) if c.weights.bits == 4]
     pred = predict(fit, design([configs[i] for i in w4], table), ctx[w4])
     assert np.mean((pred.lower <= nll[w4]) & (nll[w4] <= pred.upper)) >= 0.75
     # without a noise floor those runs sit 3+ decades below the fit in log space, and every
     # interval must stretch that far to cover them
-    without = fit_metric("t", "nll", "loss", configs, ctx, nll, table, loss_floor=1e-9)
+    without = fit_record("loss", configs, ctx, nll, table, loss_floor=1e-9)
     wide = predict(without, design([configs[i] for i in w4], table), ctx[w4])
     assert np.median(wide.upper - wide.lower) > 10 * np.median(pred.upper - pred.lower)
 
@@ -280,7 +286,7 @@ def test_the_weights_own_kl_is_added_to_4bit_rows_only(data):
     """Runs' KL is against their own weights: the measured KL of the 4-bit weights alone is
     added to 4-bit rows (interpolated in log2 of the context), 16-bit rows keep theirs."""
     table, configs, ctx, kl, _, _ = data
-    fit = fit_metric("t", "kl", "loss", configs, ctx, kl, table, loss_floor=0.01, widen=False)
+    fit = fit_record("loss", configs, ctx, kl, table, loss_floor=0.01, widen=False)
     with_awq = fit.model_copy(update={"weights_kl": {256: 0.1, 1024: 0.3}})
     kv = KVScheme(4, 4, "token", None, False, 0)
     rows = [Config(Weights(16), kv, 256), Config(Weights(4, 128), kv, 256),
@@ -293,23 +299,29 @@ def test_the_weights_own_kl_is_added_to_4bit_rows_only(data):
     assert awq.mean[2] - base.mean[2] == pytest.approx(0.2)  # 4-bit weights, 16-bit cache
 
 
-def test_a_longer_context_is_never_predicted_to_undo_damage(data, monkeypatch):
+def test_a_longer_context_is_never_predicted_to_undo_damage(data):
     """Runs whose loss falls with the context (the ceiling of catastrophic configurations, or
     noise) fit a negative slope when it is free, which extrapolation then carries on; the
     shipped bound holds it at ≥ 0, so predictions beyond the calibrated range never improve."""
-    from models import accuracy
-
     table, configs, ctx, kl, _, _ = data
     falling = np.where(ctx == 512, kl * 0.5, kl)  # half the loss at twice the length
     quantized = [c for c in configs if c.kv.k_bits < 16 or c.kv.v_bits < 16]
     d = design(quantized, table)
     slope = {}
     for bound in (None, 0.0):
-        monkeypatch.setattr(accuracy, "CONTEXT_SLOPE_MIN", bound)
-        fit = fit_metric("t", "kl", "loss", configs, ctx, falling, table)
-        slope[bound] = fit.coef[fit.feature_names.index("log2_context")]
-        grows = predict(fit, d, 2048).mean / predict(fit, d, 512).mean
+        f = fit_record("loss", configs, ctx, falling, table, context_slope_min=bound)
+        slope[bound] = f.coef[f.feature_names.index("log2_context")]
+        grows = predict(f, d, 2048).mean / predict(f, d, 512).mean
         if bound is None:
             assert slope[bound] < -0.05 and np.median(grows) < 0.9
         else:
             assert slope[bound] >= 0.0 and (grows >= 1 - 1e-9).all()
+
+
+def test_rows_past_the_longest_16bit_anchor_are_marked_unanchored(data):
+    table, configs, ctx, kl, _, _ = data
+    f = fit_record("loss", configs, ctx, kl, table)
+    d = design(configs[:3], table)
+    assert not predict(f, d, 512).unanchored_rows.any()
+    past = predict(f, d, np.array([256, 512, 1024]))
+    assert past.anchored_until == 512 and past.unanchored_rows.tolist() == [False, False, True]

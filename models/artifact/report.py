@@ -1,0 +1,41 @@
+"""Validation reports written by `kvpareto validate`: predicted vs measured per frontier point."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from models.artifact.bounds import SCHEMA_VERSION
+from models.artifact.schema import StrictRecord
+
+
+class ValidationPoint(StrictRecord):
+    config: str
+    predicted_peak_bytes: int
+    measured_peak_bytes: int | None
+    predicted_accuracy: float | None
+    accuracy_lower: float | None
+    accuracy_upper: float | None
+    measured_accuracy: float | None
+    status: str = "ok"
+    error: str | None = None
+
+
+class ValidationReport(StrictRecord):
+    """Predicted vs measured memory and accuracy for re-run frontier points."""
+
+    kind: Literal["kvpareto.validation"] = "kvpareto.validation"
+    schema_version: int = SCHEMA_VERSION
+    model: str
+    task: str
+    metric: str
+    context_tokens: int
+    budget_bytes: int | None = None
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    points: list[ValidationPoint]
+    memory_median_abs_rel_error: float | None = None
+    memory_max_abs_rel_error: float | None = None
+    accuracy_mae: float | None = None
+    accuracy_coverage: float | None = None
