@@ -42,7 +42,7 @@ def frontier(entry: ModelEntry, body: FrontierRequest, settings: Settings) -> Fr
         **present.header(ev), "budget_gib": body.budget_gib, "evaluated": int(mask.sum()),
         "fitting": int(fit_mask.sum()), "unpredictable": unpredictable,
         "dominated": dominated if ev.accuracy else None, "truncated": truncated,
-        "frontier": [present.point(ev, r) for r in rows],
+        "frontier": present.points(ev, rows),
         "points": present.cloud(ev, mask, fit_mask) if body.include_points else None,
     })
 
@@ -71,7 +71,7 @@ def recommend(entry: ModelEntry, body: RecommendRequest, settings: Settings) -> 
                       f"{want}{present.describe_best(ev, fit_mask)}")
     return RecommendResponse.model_validate({
         **present.header(ev), "budget_gib": body.budget_gib, "feasible": row is not None,
-        "recommendation": present.point(ev, row) if row is not None else None,
+        "recommendation": present.points(ev, [row])[0] if row is not None else None,
         "reason": reason, "fitting": n_fit,
     })
 
@@ -106,7 +106,7 @@ def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> Ca
     return CapacityResponse.model_validate({
         **head, "warnings": [*head["warnings"], *extra],  # type: ignore[misc]
         "budget_gib": body.budget_gib, "feasible": found is not None, "reason": reason,
-        "recommendation": present.point(ev, found[0]) if found else None,
+        "recommendation": present.points(ev, [found[0]])[0] if found else None,
         "max_context_tokens": ceiling, "searched": int(mask.sum()),
     })
 
