@@ -98,11 +98,12 @@ def accuracy_at(entry: ModelEntry, fit: MetricFit, context_tokens: int, size: in
         cal = entry.calibration
         if cal is None or cal.design is None:
             raise InputError(("body", "task"), f"{entry.name} has no accuracy model")
-        pred = predict(fit, cal.design, context_tokens)
+        classes, of_row = cal.design_classes
+        pred = predict(fit, classes, context_tokens)
         cols = []
         for values in (pred.mean, pred.lower, pred.upper):
             col = np.full(len(entry.grid), np.nan)
-            col[cal.predictable] = values
+            col[cal.predictable] = values[of_row]
             cols.append(col)
         return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated)
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from models.accuracy import Design, design, predict
 from models.artifact import Artifact, ArtifactError, load_artifact
-from models.memory import GridLedger, MemoryCoefficients, ledger_grid
+from models.memory import GRAN_CHANNEL, GridLedger, MemoryCoefficients, ledger_grid
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
 from service.grid import ModelGrid, model_grid
 from service.lru import LRU
@@ -34,6 +34,20 @@ class Calibration:
     coefficients: MemoryCoefficients | None
     predictable: NDArray[np.int64]  # grid rows whose K/V errors the artifact measured
     design: Design | None  # over the predictable rows, in that order
+
+    @cached_property
+    def design_classes(self) -> tuple[Design, NDArray[np.intp]]:
+        """(one design row per class, class of each design row): rows alike in all a
+        prediction reads (K/V errors, 4-bit weights, residual window, channel grouping; not
+        the chunk, say) are predicted alike, so each class is predicted once."""
+        d = self.design
+        if d is None:
+            raise ValueError("no accuracy model")
+        cols = np.stack([d.k_error, d.v_error, d.w4, d.grid.residual,
+                         d.grid.gran == GRAN_CHANNEL], axis=1)
+        _, first, inverse = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+        sub = Design(d.grid.take(first), d.k_error[first], d.v_error[first], d.w4[first])
+        return sub, inverse.ravel()
 
     def default_task(self) -> str | None:
         tasks = [t for t in self.artifact.tasks if t in self.artifact.accuracy]
