@@ -11,7 +11,8 @@ claims an unchecked accuracy.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,11 +21,12 @@ from models.accuracy import Design, predict
 from models.artifact import MetricFit
 from models.memory import GridLedger
 from models.memory.capacity import PeakMemo, bounds_through, longest_through
-from service.answers import meets, satisfied
+from service.answers import judged, meets, satisfied
 from service.engine import Accuracy, Evaluation, accuracy_at, choose_metric, evaluate, memory_at
 from service.registry import ModelEntry
 
 I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 Mask = NDArray[np.bool_]
 LADDER_POINTS = 48
 VERIFY_ROWS = 32
@@ -40,12 +42,30 @@ def peak_memo(entry: ModelEntry) -> PeakMemo:
     return PeakMemo(lambda context: memory_at(entry, context, 0).peak)
 
 
+def narrow_memo(entry: ModelEntry) -> Callable[[I64], PeakMemo]:
+    """A memo of just some grid rows (a search's last candidates), on their own ledger."""
+
+    def narrow(rows: I64) -> PeakMemo:
+        led = GridLedger(entry.spec, entry.grid.arrays.take(rows), entry.coefficients)
+        return PeakMemo(lambda context: led.at(context).peak)
+
+    return narrow
+
+
 @dataclass(frozen=True, eq=False)
 class Rung:
     """What a ladder context contributes to every request: predictions and worst peaks."""
 
     accuracy: Accuracy
     worst: I64  # per row, the largest peak at any context up to the rung
+    judged: dict[bool, tuple[F64, F64]] = field(default_factory=dict)  # conservative → it
+
+    def passing(self, baseline_row: int, c: Constraint) -> Mask:
+        """Rows whose predictions meet the request's constraints at this rung."""
+        if c.conservative not in self.judged:  # benign race: both compute the same arrays
+            self.judged[c.conservative] = judged(self.accuracy, baseline_row, c.conservative)
+        value, drop = self.judged[c.conservative]
+        return meets(value, drop, self.accuracy.higher_is_better, c.floor, c.max_drop)
 
 
 class Ladder:
@@ -97,7 +117,8 @@ def leading(
         return pos, pos
     lo = after + 1
     if pos.size > VERIFY_ROWS:  # keep those through the VERIFY_ROWS-th longest context
-        lo = longest_through(memo, rows[pos], budget_bytes, ceiling, VERIFY_ROWS, lo)
+        lo = longest_through(memo, rows[pos], budget_bytes, ceiling, VERIFY_ROWS, lo,
+                             narrow_memo(entry))
         pos = pos[memo.worst(lo)[rows[pos]] <= budget_bytes]
     bound = np.full(pos.size, lo, dtype=np.int64)
     more = memo.worst(lo + 1)[rows[pos]] <= budget_bytes if lo < ceiling else bound < 0
@@ -162,20 +183,20 @@ def search(
     """(row, context) of the longest feasible context, ties to the best score; None if none."""
     idx = np.flatnonzero(mask)
     memo = peak_memo(entry)
-    longest = longest_through(memo, idx, budget_bytes, ceiling)
+    longest = longest_through(memo, idx, budget_bytes, ceiling, narrow=narrow_memo(entry))
     if longest == 0:
         return None
     if not c.active:
+        ev = evaluate(entry, longest, c.task, c.metric, c.cache_size)  # keeps its peaks
         top = idx[memo.worst(longest)[idx] <= budget_bytes]
-        ev = evaluate(entry, longest, c.task, c.metric, c.cache_size)
         return _tie_break(ev, top), longest
     steps = the_ladder(entry, c, ceiling)
-    best_ctx = np.zeros(len(idx), dtype=np.int64)  # largest ladder context that passes
+    best = np.zeros(len(mask), dtype=np.int64)  # per grid row: largest ladder context passing
     for ctx in steps.contexts[steps.contexts <= longest]:
         rung = steps.rung(int(ctx), memo)
-        ok, _ = satisfied(rung.accuracy, entry.grid.baseline_row, mask, c.floor, c.max_drop,
-                          c.conservative)
-        best_ctx = np.where(ok[idx] & (rung.worst[idx] <= budget_bytes), ctx, best_ctx)
+        passing = rung.passing(entry.grid.baseline_row, c) & (rung.worst <= budget_bytes)
+        best[passing] = ctx
+    best_ctx = best[idx]
     # rows that fit through longer contexts than every ladder answer: check them exactly there
     lead, bound = leading(entry, memo, idx, budget_bytes, int(best_ctx.max()), ceiling)
     if lead.size:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from models.memory.grid import I64
 from models.memory.ledger import GridLedger
@@ -57,23 +58,40 @@ def _next_mid(lo: int, hi: int) -> int:
     return top if top > lo else mid
 
 
+NARROW_ROWS = 2048  # rows still in the running at or below which a search narrows its memo
+
+
 def longest_through(
-    memo: PeakMemo, rows: I64, budget_bytes: int, ceiling: int, k: int = 1, lo: int = 1
+    memo: PeakMemo, rows: I64, budget_bytes: int, ceiling: int, k: int = 1, lo: int = 1,
+    narrow: Callable[[I64], PeakMemo] | None = None,
 ) -> int:
     """The largest L ≤ ceiling through which at least `k` of `rows` fit (0 if fewer fit
-    through `lo`, which the caller may know to hold)."""
+    through `lo`, which the caller may know to hold).
 
-    def enough(context: int) -> bool:
-        return int(np.count_nonzero(memo.worst(context)[rows] <= budget_bytes)) >= k
+    Only rows that fit through the best context so far can fit through a longer one, so the
+    search keeps just those; `narrow(rows)`, when given, makes a memo of just those grid rows
+    (their positions 0..n-1), used once they are at most NARROW_ROWS."""
+    alive = rows
 
-    if not enough(lo):
+    def fitting(context: int) -> NDArray[np.bool_]:
+        return np.asarray(memo.worst(context)[alive] <= budget_bytes)
+
+    ok = fitting(lo)
+    if np.count_nonzero(ok) < k:
         return 0
-    if lo >= ceiling or enough(ceiling):
+    alive = alive[ok]
+    if lo >= ceiling or np.count_nonzero(fitting(ceiling)) >= k:
         return ceiling
-    hi = ceiling  # invariant: enough(lo), not enough(hi)
+    hi = ceiling  # invariant: k of `alive` fit through lo, fewer through hi
     while hi - lo > 1:
+        if narrow is not None and len(alive) <= NARROW_ROWS:
+            memo, alive, narrow = narrow(alive), np.arange(len(alive)), None
         mid = _next_mid(lo, hi)
-        lo, hi = (mid, hi) if enough(mid) else (lo, mid)
+        ok = fitting(mid)
+        if np.count_nonzero(ok) >= k:
+            lo, alive = mid, alive[ok]
+        else:
+            hi = mid
     return lo
 
 
