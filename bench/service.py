@@ -20,7 +20,7 @@ import numpy as np
 from bench.live import free_port, send, wait_healthy
 from bench.synthetic import CALIBRATED, UNCALIBRATED, write_synthetic
 from service.registry import load_registry
-from service.routes.frontier import compute_frontier
+from service.respond import frontier
 from service.schemas.requests import FrontierRequest
 from service.settings import Settings
 
@@ -37,7 +37,7 @@ async def in_process(folder: Path, n: int = 300) -> None:
             for ctx in contexts:
                 body = FrontierRequest(model=model, context_tokens=ctx, budget_gib=12)
                 t0 = time.perf_counter()
-                res = await compute_frontier(body, registry, settings)
+                res = frontier(registry.models[model], body, settings)
                 res.model_dump_json()
                 times.append(time.perf_counter() - t0)
             ms = np.asarray(times[5:]) * 1e3

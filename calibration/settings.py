@@ -10,11 +10,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import models
+from models.paths import ARTIFACT_DIR, VALIDATIONS_DIR
 
 REPO = Path(__file__).resolve().parent.parent
-# the one default artifact folder: the installed `models` package's shipped artifacts
-ARTIFACT_DIR = Path(models.__file__).resolve().parent / "artifacts"
 
 
 class CalibrationSettings(BaseSettings):
@@ -24,9 +22,7 @@ class CalibrationSettings(BaseSettings):
 
     db: str = Field("runs/kvpareto.db", description="SQLAlchemy URL or a SQLite file path")
     artifact_dir: Path = Field(ARTIFACT_DIR, description="fitted artifacts")
-    validations_dir: Path = Field(
-        ARTIFACT_DIR / "validations", description="validation reports + plots"
-    )
+    validations_dir: Path = Field(VALIDATIONS_DIR, description="validation reports + plots")
     model_cache: Path = Field(
         Path("runs/models"), description="folders converted from GGUF files given as --model"
     )

@@ -1,6 +1,7 @@
-"""Frontier and recommendation answers assembled from an `Evaluation` (pure, no HTTP).
+"""Decisions over an `Evaluation` (pure, no HTTP): which rows a request allows, which fit, which
+meet the accuracy constraints, which are on the frontier, which is best.
 
-Masks select the rows a request allows; the Pareto maths lives in `models.frontier`.
+Masks select rows; the Pareto maths lives in `models.frontier`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from numpy.typing import NDArray
 
 from models.frontier import pareto_indices
 from models.memory import GIB
-from service.engine import SHOWN_DECIMALS, Evaluation, point
+from service.engine import Accuracy, Evaluation
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import GridFilter
-from service.schemas.responses import PointCloud
 
 Mask = NDArray[np.bool_]
 F64 = NDArray[np.float64]
@@ -68,52 +68,35 @@ def frontier_rows(
     return front[:cap].tolist(), len(idx) - len(front), unpredictable, max(0, len(front) - cap)
 
 
-def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
-    idx = np.flatnonzero(mask)
-    ids = ev.entry.grid.ids
-
-    def col(values: F64 | None) -> list[float | None]:
-        if values is None:
-            return [None] * len(idx)
-        return [None if np.isnan(v) else round(float(v), SHOWN_DECIMALS) for v in values[idx]]
-
-    acc = ev.accuracy
-    return PointCloud(
-        config=[ids[i] for i in idx],
-        peak_gib=np.round(ev.memory.peak[idx] / GIB, SHOWN_DECIMALS).tolist(),
-        mean=col(acc.mean if acc else None),
-        lower=col(acc.lower if acc else None),
-        upper=col(acc.upper if acc else None),
-        fits=fit_mask[idx].tolist(),
-    )
-
-
-def judged(ev: Evaluation, conservative: bool) -> tuple[F64, F64]:
+def judged(acc: Accuracy, baseline_row: int, conservative: bool) -> tuple[F64, F64]:
     """(value, drop) per row as the constraints judge them; NaN where unpredictable."""
-    acc = ev.accuracy
-    if acc is None:
-        raise ValueError("no accuracy")
     pessimistic = acc.lower if acc.higher_is_better else acc.upper
     value = pessimistic if conservative else acc.mean
     sign = 1.0 if acc.higher_is_better else -1.0
-    drop = sign * (acc.mean[ev.baseline_row] - value)
+    drop = sign * (acc.mean[baseline_row] - value)
     return value, drop
 
 
-def satisfied(
-    ev: Evaluation, ok: Mask, floor: float | None, max_drop: float | None, conservative: bool
-) -> tuple[Mask, F64]:
-    """Rows meeting the floor (a ceiling for loss metrics) and the drop limit; and their score."""
-    acc = ev.accuracy
-    if acc is None:
-        raise ValueError("no accuracy")
-    value, drop = judged(ev, conservative)
-    ok = ok & ~np.isnan(value)
+def meets(
+    value: F64, drop: F64, higher_is_better: bool, floor: float | None, max_drop: float | None
+) -> Mask:
+    """Per row: predictable, at or above the floor (at or below, for a loss), within the drop."""
+    ok = ~np.isnan(value)
     with np.errstate(invalid="ignore"):
         if floor is not None:
-            ok &= value >= floor if acc.higher_is_better else value <= floor
+            ok &= value >= floor if higher_is_better else value <= floor
         if max_drop is not None:
             ok &= drop <= max_drop + 1e-12
+    return np.asarray(ok, dtype=np.bool_)
+
+
+def satisfied(
+    acc: Accuracy, baseline_row: int, ok: Mask, floor: float | None, max_drop: float | None,
+    conservative: bool,
+) -> tuple[Mask, F64]:
+    """Rows meeting the floor (a ceiling for loss metrics) and the drop limit; and their score."""
+    value, drop = judged(acc, baseline_row, conservative)
+    ok = ok & meets(value, drop, acc.higher_is_better, floor, max_drop)
     score = value if acc.higher_is_better else -value
     return ok, score
 
@@ -123,26 +106,3 @@ def best_row(ev: Evaluation, ok: Mask, score: F64) -> int:
     idx = np.flatnonzero(ok)
     order = np.lexsort((ev.memory.peak[idx], -score[idx]))
     return int(idx[order[0]])
-
-
-def describe_best(ev: Evaluation, mask: Mask) -> str:
-    acc = ev.accuracy
-    if acc is None:
-        return ""
-    idx = np.flatnonzero(mask & ~np.isnan(acc.mean))
-    if idx.size == 0:
-        return ""
-    row = best_row(ev, mask & ~np.isnan(acc.mean), acc.score)
-    p = point(ev, row)
-    interval = p.accuracy
-    if interval is None or p.drop_vs_baseline is None:
-        return ""
-    return (f"; the best that fits is {p.config} with {acc.fit.metric} {interval.mean:.3f} "
-            f"[{interval.lower:.3f}, {interval.upper:.3f}], drop {p.drop_vs_baseline:.3f}")
-
-
-def smallest(ev: Evaluation, mask: Mask) -> str:
-    idx = np.flatnonzero(mask)
-    row = int(idx[np.argmin(ev.memory.peak[idx])])
-    return (f"the smallest configuration ({ev.entry.grid.ids[row]}) needs "
-            f"{ev.memory.peak[row] / GIB:.1f} GiB")

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from threadpoolctl import threadpool_limits
 
 from service.deps import HeavyGate
 from service.errors import Busy, InputError, NotFound
@@ -37,7 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("artifact %s refused: %s", name, why)
         app.state.registry = registry
         metrics.artifacts.set(registry.artifacts_loaded)
-        yield
+        # requests already run in parallel threads: a BLAS pool per small matrix product only
+        # contends for the same cores (2.5x slower whole-grid ledgers on 2 cores)
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
 
     app = FastAPI(
         title="kvpareto", version="0.1.0", lifespan=lifespan,

@@ -6,9 +6,8 @@ name, never by a path built from a request. A corrupt or foreign artifact is ref
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,10 @@ from numpy.typing import NDArray
 
 from models.accuracy import Design, design, predict
 from models.artifact import Artifact, ArtifactError, load_artifact
-from models.memory import MemoryCoefficients, ledger_grid
+from models.memory import GRAN_CHANNEL, GridLedger, MemoryCoefficients, ledger_grid
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
 from service.grid import ModelGrid, model_grid
+from service.lru import LRU
 
 SHAPE_FIELDS = tuple(
     f.name for f in fields(ArchSpec) if f.name not in ("name", "reference_parameters")
@@ -34,6 +34,20 @@ class Calibration:
     coefficients: MemoryCoefficients | None
     predictable: NDArray[np.int64]  # grid rows whose K/V errors the artifact measured
     design: Design | None  # over the predictable rows, in that order
+
+    @cached_property
+    def design_classes(self) -> tuple[Design, NDArray[np.intp]]:
+        """(one design row per class, class of each design row): rows alike in all a
+        prediction reads (K/V errors, 4-bit weights, residual window, channel grouping; not
+        the chunk, say) are predicted alike, so each class is predicted once."""
+        d = self.design
+        if d is None:
+            raise ValueError("no accuracy model")
+        cols = np.stack([d.k_error, d.v_error, d.w4, d.grid.residual,
+                         d.grid.gran == GRAN_CHANNEL], axis=1)
+        _, first, inverse = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+        sub = Design(d.grid.take(first), d.k_error[first], d.v_error[first], d.w4[first])
+        return sub, inverse.ravel()
 
     def default_task(self) -> str | None:
         tasks = [t for t in self.artifact.tasks if t in self.artifact.accuracy]
@@ -51,11 +65,21 @@ class ModelEntry:
     name: str
     grid: ModelGrid
     calibration: Calibration | None
-    cache: OrderedDict[Hashable, object] = field(default_factory=OrderedDict, repr=False)
+    cache: LRU[object] = field(default_factory=LRU, repr=False)  # per-context evaluations
 
     @property
     def spec(self) -> ArchSpec:
         return self.grid.spec
+
+    @property
+    def coefficients(self) -> MemoryCoefficients | None:
+        """The fitted memory coefficients, None for first-principles defaults."""
+        return self.calibration.coefficients if self.calibration else None
+
+    @cached_property
+    def ledger(self) -> GridLedger:
+        """The whole grid's ledger at this model and artifact (keeps what is context-free)."""
+        return GridLedger(self.spec, self.grid.arrays, self.coefficients)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +89,7 @@ class Registry:
     models: dict[str, ModelEntry]
     unsupported: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # artifact file → why it was refused
-    answers: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict, repr=False)
+    answers: LRU[bytes] = field(default_factory=LRU, repr=False)  # serialised answers
 
     @property
     def artifacts_loaded(self) -> int:

@@ -10,9 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import models
-
-MODELS_DIR = Path(models.__file__).parent
+from models.paths import ARTIFACT_DIR, VALIDATIONS_DIR
 
 
 class Settings(BaseSettings):
@@ -21,10 +19,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KVPARETO_", extra="ignore")
 
     artifact_dir: Path = Field(
-        default=MODELS_DIR / "artifacts", description="per-model artifact JSON"
+        default=ARTIFACT_DIR, description="per-model artifact JSON"
     )
     validations_dir: Path = Field(
-        default=MODELS_DIR / "artifacts" / "validations",
+        default=VALIDATIONS_DIR,
         description="reports from `kvpareto validate`",
     )
     admin_token: SecretStr | None = Field(default=None, description="bearer token of /v1/admin")

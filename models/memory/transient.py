@@ -187,7 +187,13 @@ def peak_classes(g: GridArrays) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     quant = (g.k_bits < 16).astype(np.int64) + (g.v_bits < 16)
     cols = np.stack([g.chunk, g.residual, g.gran == GRAN_CHANNEL, quant, g.w_bits, g.w_group,
                      (g.k_bits < 16) & (g.smooth == 1), (g.k_bits < 8) | (g.v_bits < 8)], axis=1)
-    _, first, inverse = np.unique(cols, axis=0, return_index=True, return_inverse=True)
+    # one integer key per row, ordered as the rows are lexicographically (mixed radix of each
+    # column's rank): a 1-d unique, many times faster than `np.unique(cols, axis=0)`, same answer
+    key = np.zeros(len(g), dtype=np.int64)
+    for col in cols.T:
+        values, rank = np.unique(col, return_inverse=True)
+        key = key * len(values) + rank.ravel()
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return first, inverse.ravel()
 
 
