@@ -25,7 +25,7 @@ def artifact_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture()
+@pytest.fixture
 def settings(artifact_source: Path, tmp_path: Path) -> Settings:
     folder = tmp_path / "artifacts"
     folder.mkdir()
@@ -35,7 +35,7 @@ def settings(artifact_source: Path, tmp_path: Path) -> Settings:
                     admin_token=TOKEN, max_body_bytes=4096)
 
 
-@pytest.fixture()
+@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c

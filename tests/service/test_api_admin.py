@@ -22,8 +22,10 @@ def test_models_lists_specs_and_calibration(client):
     assert by_name[UNCALIBRATED]["calibrated"] is False
     assert by_name[UNCALIBRATED]["kv_bytes_per_token_16bit"] == 131_072
     cal = by_name[CALIBRATED]["calibration"]
-    assert cal["tasks"] == ["passkey"] and cal["calibrated_contexts"] == [512, 1024, 2048]
-    assert cal["metrics"][0]["metric"] == "exact_match" and cal["validation_reports"] == 0
+    assert cal["tasks"] == ["passkey"]
+    assert cal["calibrated_contexts"] == [512, 1024, 2048]
+    assert cal["metrics"][0]["metric"] == "exact_match"
+    assert cal["validation_reports"] == 0
     assert res["allowed"]["weights"] == ["w16", "w4", "w4g64", "w4g32"]
 
 
@@ -37,7 +39,8 @@ def test_validations_listed_and_summarised(client, settings):
     write_json_atomic(settings.validations_dir / "r1.json", report)
     (settings.validations_dir / "broken.json").write_text("{")
     res = client.get("/v1/validations").json()
-    assert [r["file"] for r in res["reports"]] == ["r1.json"] and "broken.json" in res["errors"]
+    assert [r["file"] for r in res["reports"]] == ["r1.json"]
+    assert "broken.json" in res["errors"]
     assert client.get("/v1/validations", params={"model": UNCALIBRATED}).json()["reports"] == []
     cal = {m["name"]: m for m in client.get("/v1/models").json()["models"]}[CALIBRATED]
     assert cal["calibration"]["validation_memory_median_abs_rel_error"] == 0.04
@@ -49,10 +52,11 @@ def test_health_and_metrics(client):
     client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 100})
     text = client.get("/metrics").text
     assert 'kvpareto_requests_total{method="POST",route="/v1/frontier",status="200"} 1.0' in text
-    assert "kvpareto_request_seconds_bucket" in text and "kvpareto_artifacts_loaded 1.0" in text
+    assert "kvpareto_request_seconds_bucket" in text
+    assert "kvpareto_artifacts_loaded 1.0" in text
 
 
-@pytest.mark.parametrize("headers, status", [
+@pytest.mark.parametrize(("headers", "status"), [
     ({}, 401), ({"Authorization": "Bearer wrong"}, 403), (AUTH, 200)], ids=["none", "bad", "ok"])
 def test_reload_needs_the_token(client, headers, status):
     assert client.post("/v1/admin/reload", headers=headers).status_code == status
@@ -62,7 +66,8 @@ def test_reload_picks_up_a_new_artifact(client, settings):
     art = synthetic_artifact(UNCALIBRATED, seed=1)
     write_json_atomic(settings.artifact_dir / f"{UNCALIBRATED}.json", art)
     r = client.post("/v1/admin/reload", headers=AUTH)
-    assert r.status_code == 200 and r.json()["models"] == sorted([CALIBRATED, UNCALIBRATED])
+    assert r.status_code == 200
+    assert r.json()["models"] == sorted([CALIBRATED, UNCALIBRATED])
     res = client.post("/v1/frontier", json={"model": UNCALIBRATED, "context_tokens": 1000})
     assert res.json()["accuracy_source"] == "artifact"
 
@@ -73,7 +78,7 @@ def _foreign(settings):
     return doc
 
 
-@pytest.mark.parametrize("name, content, needle", [
+@pytest.mark.parametrize(("name", "content", "needle"), [
     (f"{UNCALIBRATED}.json", "{not json", "corrupt JSON"),
     (f"{UNCALIBRATED}.json", lambda s: json.loads(
         (s.artifact_dir / f"{CALIBRATED}.json").read_text()), "the file holds model"),
@@ -89,7 +94,8 @@ def test_bad_artifact_refuses_reload_and_old_set_keeps_serving(client, settings,
     body = content if isinstance(content, str) else json.dumps(content(settings))
     (settings.artifact_dir / name).write_text(body)
     r = client.post("/v1/admin/reload", headers=AUTH)
-    assert r.status_code == 409 and needle in r.json()["detail"], r.text
+    assert r.status_code == 409, r.text
+    assert needle in r.json()["detail"], r.text
     res = client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 1000}).json()
     assert res["accuracy_source"] == "artifact"
     assert client.get("/healthz").json()["artifacts_loaded"] == 1

@@ -23,7 +23,8 @@ def frontier(client, **body):
 def test_frontier_points_are_the_pareto_set_of_all_points(shared_client):
     res = frontier(shared_client, model=CALIBRATED, context_tokens=8192, budget_gib=12,
                    include_points=True)
-    assert res["accuracy_source"] == "artifact" and res["task"] == "passkey"
+    assert res["accuracy_source"] == "artifact"
+    assert res["task"] == "passkey"
     pts = res["points"]
     mem = np.array(pts["peak_gib"])
     acc = np.array(pts["mean"], dtype=float)
@@ -37,16 +38,20 @@ def test_frontier_points_are_the_pareto_set_of_all_points(shared_client):
             mem[better], mem[i], atol=2e-6).any()
     peaks = [p["memory"]["peak_gib"] for p in res["frontier"]]
     accs = [p["accuracy"]["mean"] for p in res["frontier"]]
-    assert peaks == sorted(peaks) and accs == sorted(accs) and max(peaks) <= 12
+    assert peaks == sorted(peaks)
+    assert accs == sorted(accs)
+    assert max(peaks) <= 12
 
 
 def test_frontier_point_fields(shared_client):
     res = frontier(shared_client, model=CALIBRATED, context_tokens=1024)
     base = res["baseline"]
-    assert base["config"] == "w16-k16v16-cfull" and base["drop_vs_baseline"] == pytest.approx(0)
+    assert base["config"] == "w16-k16v16-cfull"
+    assert base["drop_vs_baseline"] == pytest.approx(0)
     for p in res["frontier"]:
         a, m = p["accuracy"], p["memory"]
-        assert a["lower"] <= a["mean"] <= a["upper"] and a["coverage"] == pytest.approx(0.9)
+        assert a["lower"] <= a["mean"] <= a["upper"]
+        assert a["coverage"] == pytest.approx(0.9)
         assert m["peak_bytes"] == sum(m[k] for k in (
             "weights_bytes", "kv_cache_bytes", "transient_bytes", "overhead_bytes"))
         saved = base["memory"]["peak_bytes"] - m["peak_bytes"]
@@ -60,10 +65,12 @@ def test_frontier_point_fields(shared_client):
 def test_memory_only_model_never_invents_accuracy(shared_client):
     res = frontier(shared_client, model=UNCALIBRATED, context_tokens=32768, budget_gib=10,
                    limit=50)
-    assert res["accuracy_source"] == "none" and res["dominated"] is None
+    assert res["accuracy_source"] == "none"
+    assert res["dominated"] is None
     assert all(p["accuracy"] is None and p["drop_vs_baseline"] is None for p in res["frontier"])
     peaks = [p["memory"]["peak_bytes"] for p in res["frontier"]]
-    assert peaks == sorted(peaks) and len(peaks) == 50
+    assert peaks == sorted(peaks)
+    assert len(peaks) == 50
     assert res["truncated"] == res["fitting"] - 50
     spec = load_spec(UNCALIBRATED)
     first = res["frontier"][0]
@@ -77,15 +84,19 @@ def test_filters_restrict_the_grid(shared_client):
     assert res["evaluated"] > 0
     for p in res["frontier"]:
         c = parse_config(p["config"])
-        assert c.weights.id == "w4" and c.kv.k_bits in (8, 4) and c.kv.v_bits == 4
+        assert c.weights.id == "w4"
+        assert c.kv.k_bits in (8, 4)
+        assert c.kv.v_bits == 4
 
 
 def test_recommend_best_under_budget_and_floor(shared_client):
     body = {"model": CALIBRATED, "context_tokens": 8192, "budget_gib": 9, "max_drop": 0.05}
     r = shared_client.post("/v1/recommend", json=body).json()
-    assert r["feasible"] is True and r["reason"] is None
+    assert r["feasible"] is True
+    assert r["reason"] is None
     rec = r["recommendation"]
-    assert rec["memory"]["peak_gib"] <= 9 and rec["drop_vs_baseline"] <= 0.05
+    assert rec["memory"]["peak_gib"] <= 9
+    assert rec["drop_vs_baseline"] <= 0.05
     front = frontier(shared_client, model=CALIBRATED, context_tokens=8192, budget_gib=9)
     assert rec["accuracy"]["mean"] == pytest.approx(
         max(p["accuracy"]["mean"] for p in front["frontier"]))
@@ -94,17 +105,21 @@ def test_recommend_best_under_budget_and_floor(shared_client):
 def test_recommend_refusals_are_clear(shared_client):
     tiny = shared_client.post("/v1/recommend", json={
         "model": CALIBRATED, "context_tokens": 8192, "budget_gib": 1}).json()
-    assert tiny["feasible"] is False and tiny["recommendation"] is None
+    assert tiny["feasible"] is False
+    assert tiny["recommendation"] is None
     assert tiny["reason"].startswith("nothing fits in 1 GiB at 8192 tokens: the smallest")
     assert "GiB" in tiny["reason"]
     high = shared_client.post("/v1/recommend", json={
         "model": CALIBRATED, "context_tokens": 8192, "budget_gib": 6.5,
         "accuracy_floor": 0.999}).json()
-    assert high["feasible"] is False and "none is predicted to meet accuracy_floor" in high[
-        "reason"] and "the best that fits is" in high["reason"]
+    assert high["feasible"] is False
+    assert "none is predicted to meet accuracy_floor" in high[
+        "reason"]
+    assert "the best that fits is" in high["reason"]
     mem_only = shared_client.post("/v1/recommend", json={
         "model": UNCALIBRATED, "context_tokens": 8192, "budget_gib": 20}).json()
-    assert mem_only["feasible"] is False and "no calibration artifact" in mem_only["reason"]
+    assert mem_only["feasible"] is False
+    assert "no calibration artifact" in mem_only["reason"]
 
 
 def test_capacity_finds_the_longest_context(shared_client):
@@ -112,7 +127,8 @@ def test_capacity_finds_the_longest_context(shared_client):
     r = shared_client.post("/v1/capacity", json=body).json()
     assert r["feasible"] is True, r
     ctx, rec = r["context_tokens"], r["recommendation"]
-    assert rec["memory"]["peak_gib"] <= 8 and rec["drop_vs_baseline"] <= 0.1 + 1e-9
+    assert rec["memory"]["peak_gib"] <= 8
+    assert rec["drop_vs_baseline"] <= 0.1 + 1e-9
     # a little more context no longer fits that configuration, or the answer is the ceiling
     nxt = shared_client.post("/v1/memory", json={
         "model": CALIBRATED, "config": rec["config"], "context_tokens": ctx + 1}).json()
@@ -123,7 +139,8 @@ def test_capacity_finds_the_longest_context(shared_client):
 
 def test_capacity_memory_only_and_refusals(shared_client):
     r = shared_client.post("/v1/capacity", json={"model": UNCALIBRATED, "budget_gib": 8}).json()
-    assert r["feasible"] and r["recommendation"]["accuracy"] is None
+    assert r["feasible"]
+    assert r["recommendation"]["accuracy"] is None
     cfg = r["recommendation"]["config"]
     spec = load_spec(UNCALIBRATED)
     assert ledger(spec, parse_config(cfg), r["context_tokens"]).peak_bytes <= 8 * GIB
@@ -131,9 +148,11 @@ def test_capacity_memory_only_and_refusals(shared_client):
         assert ledger(spec, parse_config(cfg), r["context_tokens"] + 1).peak_bytes > 8 * GIB
     r = shared_client.post("/v1/capacity", json={
         "model": UNCALIBRATED, "budget_gib": 8, "accuracy_floor": 0.5}).json()
-    assert not r["feasible"] and "cannot be checked" in r["reason"]
+    assert not r["feasible"]
+    assert "cannot be checked" in r["reason"]
     r = shared_client.post("/v1/capacity", json={"model": CALIBRATED, "budget_gib": 0.5}).json()
-    assert not r["feasible"] and r["reason"].startswith("nothing fits in 0.5 GiB")
+    assert not r["feasible"]
+    assert r["reason"].startswith("nothing fits in 0.5 GiB")
 
 
 def test_a_16bit_model_that_changes_beyond_the_calibration_is_warned_of(settings):

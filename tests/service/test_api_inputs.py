@@ -20,7 +20,8 @@ def test_memory_ledger_matches_models(shared_client, model):
     assert r.status_code == 200, r.text
     res = r.json()
     terms = {t["term"]: t for t in res["terms"]}
-    assert terms["weights"]["exact"] and terms["kv_cache"]["exact"]
+    assert terms["weights"]["exact"]
+    assert terms["kv_cache"]["exact"]
     assert not terms["runtime_overhead"]["exact"]
     assert res["coefficients"] == ("fitted" if model == CALIBRATED else "default")
     if model == UNCALIBRATED:
@@ -31,13 +32,14 @@ def test_memory_ledger_matches_models(shared_client, model):
         assert res["transient_phases"] == expected.phases
     transient = sum(t["bytes"] for t in res["terms"] if t["term"].startswith("transient."))
     # the dominant phase's terms, each rounded to a byte
-    assert 0 < res["transient_peak_bytes"] and abs(res["transient_peak_bytes"] - transient) <= 16
+    assert 0 < res["transient_peak_bytes"]
+    assert abs(res["transient_peak_bytes"] - transient) <= 16
     assert abs(res["transient_peak_bytes"] - max(res["transient_phases"].values())) <= 16
     assert res["peak_bytes"] == (terms["weights"]["bytes"] + terms["kv_cache"]["bytes"]
                                  + res["transient_peak_bytes"] + terms["runtime_overhead"]["bytes"])
 
 
-@pytest.mark.parametrize("config, needle", [
+@pytest.mark.parametrize(("config", "needle"), [
     ("w4-k4v2", "expected w16|w4"),
     ("w4-k3v2-token-r0-c256", "K bits must be one of 16, 8, 4, 2"),
     ("w4-k4v2-token-r0-c256 ", None),  # trailing blank: canonicalised, accepted
@@ -51,21 +53,24 @@ def test_bad_config_ids_are_422_with_the_format(shared_client, config, needle):
         return
     assert r.status_code == 422
     err = r.json()["detail"][0]
-    assert err["loc"] == ["body", "config"] and needle in err["msg"]
+    assert err["loc"] == ["body", "config"]
+    assert needle in err["msg"]
 
 
 def test_unknown_model_is_404_listing_models(shared_client):
     r = shared_client.post("/v1/frontier", json={"model": "GPT-5", "context_tokens": 100})
-    assert r.status_code == 404 and CALIBRATED in r.json()["detail"]
+    assert r.status_code == 404
+    assert CALIBRATED in r.json()["detail"]
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "a/b", "x" * 200, ""])
 def test_model_names_cannot_be_paths(shared_client, name):
     r = shared_client.post("/v1/frontier", json={"model": name, "context_tokens": 100})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "model"]
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "model"]
 
 
-@pytest.mark.parametrize("body, loc, needle", [
+@pytest.mark.parametrize(("body", "loc", "needle"), [
     ({"context_tokens": 0}, ["body", "context_tokens"], "greater than 0"),
     ({"context_tokens": 10, "weights": ["w8"]}, ["body", "weights", 0], "'w16', 'w4'"),
     ({"context_tokens": 10, "k_bits": [3]}, ["body", "k_bits", 0], "16, 8, 4 or 2"),
@@ -79,20 +84,23 @@ def test_field_level_422(shared_client, body, loc, needle):
     r = shared_client.post("/v1/frontier", json={"model": CALIBRATED, **body})
     assert r.status_code == 422, r.text
     err = r.json()["detail"][0]
-    assert err["loc"] == loc and needle in err["msg"], err
+    assert err["loc"] == loc, err
+    assert needle in err["msg"], err
 
 
 def test_explicit_config_list(shared_client):
     ids = ["w16-k16v16-cfull", "w4-k8v8-token-r0-c256", "w4-k4v4-token-ks-r128-c256"]
     r = shared_client.post("/v1/frontier", json={
         "model": CALIBRATED, "context_tokens": 4096, "configs": ids})
-    assert r.status_code == 200 and r.json()["evaluated"] == 3
+    assert r.status_code == 200
+    assert r.json()["evaluated"] == 3
 
 
 def test_body_size_limit_413(client):
     r = client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 10,
                                           "configs": ["w16-k16v16-cfull"] * 400})
-    assert r.status_code == 413 and "4096 bytes" in r.json()["detail"]
+    assert r.status_code == 413
+    assert "4096 bytes" in r.json()["detail"]
 
 
 def test_body_size_limit_413_without_content_length(client):

@@ -37,7 +37,8 @@ def test_page_redraws_frontier_when_budget_changes(settings):
         after = int(page.get_attribute("#summary", "data-fitting") or 0)
         assert 0 < after < before
         xs = page.evaluate("document.getElementById('plot').data[1].x")
-        assert xs and max(xs) <= 7
+        assert xs
+        assert max(xs) <= 7
         assert page.locator("#table tbody tr").count() > 0
         # a memory-only model: one trace, no accuracy axis
         page.select_option("#model", UNCALIBRATED)

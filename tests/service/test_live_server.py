@@ -17,9 +17,11 @@ def test_real_uvicorn_serves_api_and_page(settings):
     with serve(settings) as url:
         assert httpx.get(f"{url}/healthz").json()["artifacts_loaded"] == 1
         page = httpx.get(f"{url}/")
-        assert page.status_code == 200 and "/static/plotly.min.js" in page.text
+        assert page.status_code == 200
+        assert "/static/plotly.min.js" in page.text
         js = httpx.get(f"{url}/static/plotly.min.js")
-        assert js.status_code == 200 and len(js.content) > 1_000_000
+        assert js.status_code == 200
+        assert len(js.content) > 1_000_000
         assert httpx.get(f"{url}/static/app.js").status_code == 200
 
         async def burst() -> list[int]:

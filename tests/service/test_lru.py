@@ -13,7 +13,9 @@ def test_least_recently_used_goes_first():
         lru.put(k, ord(k), 3)
     assert lru.get("a") == ord("a")  # a is now the most recent
     lru.put("d", 4, 3)
-    assert lru.get("b") is None and lru.get("a") is not None and len(lru) == 3
+    assert lru.get("b") is None
+    assert lru.get("a") is not None
+    assert len(lru) == 3
 
 
 def test_size_zero_keeps_nothing_and_make_runs_each_time():
@@ -21,7 +23,8 @@ def test_size_zero_keeps_nothing_and_make_runs_each_time():
     made = []
     for _ in range(3):
         assert lru.get_or_make("k", 0, lambda: made.append(1) or 7) == 7
-    assert len(made) == 3 and len(lru) == 0
+    assert len(made) == 3
+    assert len(lru) == 0
 
 
 def test_setdefault_gives_every_thread_the_same_object():

@@ -48,22 +48,29 @@ def test_nothing_fits_names_the_smallest_peak_to_four_digits(entries):
     entry = entries["testbed-llama"]
     body = RecommendRequest(model="testbed-llama", context_tokens=256, budget_gib=0.0001)
     r = respond.recommend(entry, body, Settings())
-    assert not r.feasible and r.reason.startswith("nothing fits in 0.0001 GiB at 256 tokens")
+    assert not r.feasible
+    assert r.reason.startswith("nothing fits in 0.0001 GiB at 256 tokens")
     smallest = int(entry.ledger.at(256).peak.min())
-    assert _needs(r.reason) == pytest.approx(smallest / GIB, rel=5e-4) and _needs(r.reason) > 0
+    assert _needs(r.reason) == pytest.approx(smallest / GIB, rel=5e-4)
+    assert _needs(r.reason) > 0
     c = respond.capacity(entry, CapacityRequest(model="testbed-llama", budget_gib=0.0001),
                          Settings())
-    assert not c.feasible and "even at 1 token" in c.reason and _needs(c.reason) > 0
+    assert not c.feasible
+    assert "even at 1 token" in c.reason
+    assert _needs(c.reason) > 0
 
 
 def test_capacity_refusals_without_http(entries):
     s = Settings()
     r = respond.capacity(entries[UNCALIBRATED], CapacityRequest(
         model=UNCALIBRATED, budget_gib=8, accuracy_floor=0.5), s)
-    assert not r.feasible and "accuracy_floor 0.5 cannot be checked" in r.reason
+    assert not r.feasible
+    assert "accuracy_floor 0.5 cannot be checked" in r.reason
     r = respond.capacity(entries[CALIBRATED], CapacityRequest(
         model=CALIBRATED, budget_gib=20, accuracy_floor=1e6), s)
-    assert not r.feasible and "is predicted to meet accuracy_floor 1000000.0" in r.reason
+    assert not r.feasible
+    assert "is predicted to meet accuracy_floor 1000000.0" in r.reason
     r = respond.capacity(entries[CALIBRATED], CapacityRequest(model=CALIBRATED, budget_gib=20), s)
-    assert r.feasible and r.recommendation is not None
+    assert r.feasible
+    assert r.recommendation is not None
     assert np.isclose(r.recommendation.memory.peak_gib * GIB, r.recommendation.memory.peak_bytes)

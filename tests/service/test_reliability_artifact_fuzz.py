@@ -56,11 +56,16 @@ def test_any_artifact_number_is_refused_or_sane(folder, where, value):
     try:
         cal = load_one(path, {CALIBRATED: grid})
     except ArtifactError as exc:
-        assert str(folder) not in str(exc)
+        refused = str(exc)
+    else:
+        refused = None
+    if refused is not None:  # refused by file name, never by the server's path
+        assert str(folder) not in refused
         return
     des = cal.design
     for by_metric in cal.artifact.accuracy.values():
         for fit in by_metric.values():
             for ctx in (1, 1024, 1 << 17):
                 p = predict(fit, des, ctx)
-                assert np.all(np.isfinite(p.mean)) and np.all(p.lower <= p.upper + 1e-9)
+                assert np.all(np.isfinite(p.mean))
+                assert np.all(p.lower <= p.upper + 1e-9)

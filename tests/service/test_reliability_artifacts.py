@@ -89,29 +89,35 @@ def _write(settings, mutate) -> Path:
     return path
 
 
-@pytest.mark.parametrize("mutate, needle", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("mutate", "needle"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_numbers_refuse_reload_and_old_set_keeps_serving(client, settings, mutate, needle):
     before = client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 1000})
     _write(settings, mutate)
     r = client.post("/v1/admin/reload", headers=AUTH)
-    assert r.status_code == 409 and needle in r.json()["detail"], r.text
+    assert r.status_code == 409, r.text
+    assert needle in r.json()["detail"], r.text
     assert str(settings.artifact_dir) not in r.json()["detail"]
     after = client.post("/v1/frontier", json={"model": CALIBRATED, "context_tokens": 1000})
-    assert after.status_code == 200 and after.json() == before.json()
+    assert after.status_code == 200
+    assert after.json() == before.json()
 
 
-@pytest.mark.parametrize("mutate, needle", [b[1:] for b in BAD[:8]], ids=[b[0] for b in BAD[:8]])
+@pytest.mark.parametrize(("mutate", "needle"), [b[1:] for b in BAD[:8]],
+                         ids=[b[0] for b in BAD[:8]])
 def test_bad_numbers_at_startup_are_skipped_by_file_name(settings, mutate, needle, caplog):
     _write(settings, mutate)
     with TestClient(create_app(settings)) as c:
         assert c.get("/healthz").json()["artifact_errors"] == 1
         errors = c.get("/v1/models").json()["artifact_errors"]
         why = errors[f"{CALIBRATED}.json"]
-        assert needle in why and "/" not in why.split(":")[0] and str(settings.artifact_dir) \
+        assert needle in why
+        assert "/" not in why.split(":")[0]
+        assert str(settings.artifact_dir) \
             not in json.dumps(errors)
         r = c.post("/v1/recommend", json={"model": CALIBRATED, "context_tokens": 1000,
                                           "budget_gib": 20})
-        assert r.status_code == 200 and r.json()["accuracy_source"] == "none"
+        assert r.status_code == 200
+        assert r.json()["accuracy_source"] == "none"
     assert any(f"{CALIBRATED}.json" in rec.getMessage() for rec in caplog.records)
 
 
@@ -127,7 +133,8 @@ def _in_time(fn, seconds: float = 10.0):
 def test_fifo_in_artifact_folder_does_not_hang_reload(client, settings):
     os.mkfifo(settings.artifact_dir / f"{UNCALIBRATED}.json")
     r = _in_time(lambda: client.post("/v1/admin/reload", headers=AUTH))
-    assert r.status_code == 409 and "not a regular file" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "not a regular file" in r.json()["detail"]
     assert client.get("/healthz").status_code == 200
 
 
@@ -149,7 +156,8 @@ def test_links_out_of_the_artifact_folder_are_refused(client, settings, tmp_path
         target = str(outside)
     (settings.artifact_dir / f"{UNCALIBRATED}.json").symlink_to(target)
     r = _in_time(lambda: client.post("/v1/admin/reload", headers=AUTH))
-    assert r.status_code == 409 and "refused" in r.json()["detail"], r.text
+    assert r.status_code == 409, r.text
+    assert "refused" in r.json()["detail"], r.text
 
 
 def _report(model: str, created: str) -> ValidationReport:
@@ -174,7 +182,8 @@ def test_special_files_in_validations_folder(client, settings, tmp_path):
     res = _in_time(lambda: client.get("/v1/validations").json())
     assert [r["file"] for r in res["reports"]] == ["good.json"]
     assert set(res["errors"]) == {"fifo.json", "zero.json", "out.json", "big.json"}
-    assert "limit" in res["errors"]["big.json"] and "out of" in res["errors"]["out.json"]
+    assert "limit" in res["errors"]["big.json"]
+    assert "out of" in res["errors"]["out.json"]
     assert str(folder) not in json.dumps(res)
     assert _in_time(lambda: client.get("/v1/models")).status_code == 200
 
@@ -186,7 +195,9 @@ def test_validations_are_paged_and_cached(client, settings, monkeypatch):
         write_json_atomic(folder / f"r{i}.json", _report(CALIBRATED, f"2026-01-0{i + 1}"))
     page = client.get("/v1/validations", params={"limit": 3, "offset": 2}).json()
     assert [r["file"] for r in page["reports"]] == ["r2.json", "r3.json", "r4.json"]
-    assert page["total"] == 7 and page["limit"] == 3 and page["offset"] == 2
+    assert page["total"] == 7
+    assert page["limit"] == 3
+    assert page["offset"] == 2
     assert client.get("/v1/validations", params={"limit": 0}).status_code == 422
     from service import reports
 

@@ -30,7 +30,7 @@ def _post_raw(client, path: str, body: dict[str, object], field: str, raw: str):
     return client.post(path, content=text, headers={"content-type": "application/json"})
 
 
-@pytest.mark.parametrize("path, field", CASES)
+@pytest.mark.parametrize(("path", "field"), CASES)
 @pytest.mark.parametrize("raw", RAW_NUMBERS)
 def test_non_finite_numbers_are_422_not_500(shared_client, path, field, raw):
     r = _post_raw(shared_client, path, BASE[path], field, raw)
@@ -39,7 +39,7 @@ def test_non_finite_numbers_are_422_not_500(shared_client, path, field, raw):
     assert err["loc"][-1] == field or field in json.dumps(err["loc"]), err
 
 
-@pytest.mark.parametrize("path, field", [
+@pytest.mark.parametrize(("path", "field"), [
     ("/v1/frontier", "model"), ("/v1/frontier", "task"), ("/v1/frontier", "metric"),
     ("/v1/memory", "config"), ("/v1/recommend", "model"),
 ])
@@ -53,10 +53,11 @@ def test_lone_surrogate_as_an_unknown_field_name_is_422(shared_client):
     text = '{"model": "' + CALIBRATED + '", "context_tokens": 5, "\\udfff": 1}'
     r = shared_client.post("/v1/frontier", content=text,
                            headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["detail"]
+    assert r.status_code == 422
+    assert r.json()["detail"]
 
 
-@pytest.mark.parametrize("path, field, value", [
+@pytest.mark.parametrize(("path", "field", "value"), [
     ("/v1/frontier", "context_tokens", True), ("/v1/memory", "context_tokens", False),
     ("/v1/frontier", "context_tokens", 1024.0), ("/v1/frontier", "context_tokens", "1024"),
     ("/v1/frontier", "limit", True), ("/v1/recommend", "budget_gib", True),
@@ -68,7 +69,7 @@ def test_no_type_coercion(shared_client, path, field, value):
     assert r.status_code == 422, r.text
 
 
-@pytest.mark.parametrize("path, field, value, bound", [
+@pytest.mark.parametrize(("path", "field", "value", "bound"), [
     ("/v1/recommend", "max_drop", 1e300, "1000000"),
     ("/v1/recommend", "accuracy_floor", -1e300, "-1000000"),
     ("/v1/recommend", "budget_gib", 0, "greater than 0"),
@@ -77,7 +78,8 @@ def test_no_type_coercion(shared_client, path, field, value):
 ])
 def test_out_of_range_names_the_bound(shared_client, path, field, value, bound):
     r = shared_client.post(path, json={**BASE[path], field: value})
-    assert r.status_code == 422 and bound in r.json()["detail"][0]["msg"], r.text
+    assert r.status_code == 422, r.text
+    assert bound in r.json()["detail"][0]["msg"], r.text
 
 
 def test_integral_floats_still_fine_for_float_fields(shared_client):

@@ -28,7 +28,8 @@ def test_served_command_limits_connections():
     for flag in ("--timeout-keep-alive", "--limit-concurrency"):
         assert flag in flags
     ctx = uvicorn_main.make_context("uvicorn", ["service.main:create_app", *flags])
-    assert ctx.params["timeout_keep_alive"] <= 30 and ctx.params["limit_concurrency"] > 0
+    assert ctx.params["timeout_keep_alive"] <= 30
+    assert ctx.params["limit_concurrency"] > 0
     make = (ROOT / "Makefile").read_text()
     assert make.count("$(UVICORN_LIMITS)") >= 2  # run and serve
     cmd = (ROOT / "Dockerfile").read_text().split("\nCMD ")[1]
