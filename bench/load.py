@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live import free_port, send, wait_healthy
+from service.testing.live import free_port, send, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATED = ("testbed-llama", "testbed-qwen2", "testbed-mistral")

@@ -19,9 +19,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.live import free_port, wait_healthy
 from bench.load import server_command
-from bench.synthetic import CALIBRATED, write_synthetic
+from service.testing.live import free_port, wait_healthy
+from service.testing.synthetic import CALIBRATED, write_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "bench" / "schemathesis.toml"

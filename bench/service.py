@@ -1,6 +1,7 @@
 """Service benchmark: frontier latency in process, and throughput over HTTP against uvicorn.
 
-`python -m bench.service [--seconds 10] [--clients 64]`; a synthetic artifact (bench.synthetic).
+`python -m bench.service [--seconds 10] [--clients 64]`; a synthetic artifact
+(service.testing.synthetic).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live import free_port, send, wait_healthy
-from bench.synthetic import CALIBRATED, UNCALIBRATED, write_synthetic
 from service.registry import load_registry
 from service.respond import frontier
 from service.schemas.requests import FrontierRequest
 from service.settings import Settings
+from service.testing.live import free_port, send, wait_healthy
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED, write_synthetic
 
 
 async def in_process(folder: Path, n: int = 300) -> None:

@@ -46,7 +46,7 @@ def allowed_rows(
 def fits(ev: Evaluation, mask: Mask, budget_gib: float | None) -> Mask:
     if budget_gib is None:
         return mask
-    return mask & (ev.memory.peak <= int(budget_gib * GIB))
+    return mask & (ev.memory.bound <= int(budget_gib * GIB))
 
 
 def frontier_rows(
@@ -57,7 +57,7 @@ def frontier_rows(
     `limit` cuts memory-only listings; a Pareto frontier is only cut at the service's `cap`.
     """
     peak = ev.memory.peak
-    if ev.accuracy is None:
+    if ev.accuracy is None or ev.accuracy.unknown:
         idx = np.flatnonzero(fit_mask)
         order = idx[np.argsort(peak[idx], kind="stable")]
         return order[:limit].tolist(), 0, 0, max(0, len(order) - limit)

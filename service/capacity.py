@@ -22,7 +22,15 @@ from models.artifact import MetricFit
 from models.memory import GridLedger
 from models.memory.capacity import PeakMemo, bounds_through, longest_through
 from service.answers import judged, meets, satisfied
-from service.engine import Accuracy, Evaluation, accuracy_at, choose_metric, evaluate, memory_at
+from service.engine import (
+    Accuracy,
+    Evaluation,
+    accuracy_at,
+    accuracy_limit,
+    choose_metric,
+    evaluate,
+    memory_at,
+)
 from service.registry import ModelEntry
 
 I64 = NDArray[np.int64]
@@ -170,6 +178,8 @@ def _verify(entry: ModelEntry, rows: I64, bounds: I64, c: Constraint) -> Mask:
     pred = predict(fit, sub, at[known])
     mean, lower, upper = (np.full(len(asked), np.nan) for _ in range(3))
     mean[known], lower[known], upper[known] = pred.mean, pred.lower, pred.upper
+    past = at > accuracy_limit(entry, fit)  # never claimed past the 16-bit anchors
+    mean[past], lower[past], upper[past] = np.nan, np.nan, np.nan
     higher = fit.kind == "accuracy"
     value = ((lower if higher else upper) if c.conservative else mean)[:len(rows)]
     base = mean[len(rows):][which.ravel()]

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from models.accuracy import metric_fit, predict
 from models.artifact import MetricFit
+from models.regime import longest_anchor, unmeasured
 from service.errors import InputError
 from service.registry import ModelEntry
 
@@ -28,6 +29,7 @@ class Memory:
     transient: I64
     overhead: int
     peak: I64
+    bound: I64  # the peak's upper bound at the fit's confidence: what "fits" is judged by
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +39,7 @@ class Accuracy:
     lower: F64
     upper: F64
     extrapolated: bool
+    unknown: str | None = None  # why no accuracy is given at this context (all rows NaN)
 
     @property
     def higher_is_better(self) -> bool:
@@ -71,7 +74,8 @@ def memory_at(entry: ModelEntry, context_tokens: int, cache_size: int) -> Memory
 
     def make() -> Memory:
         led = entry.ledger.at(context_tokens)
-        return Memory(led.weights, led.kv_cache, led.transient_total, led.overhead, led.peak)
+        return Memory(led.weights, led.kv_cache, led.transient_total, led.overhead, led.peak,
+                      led.peak_bound)
 
     return entry.cache.get_or_make(("memory", context_tokens), cache_size, make)  # type: ignore[return-value]
 
@@ -93,6 +97,15 @@ def choose_metric(entry: ModelEntry, task: str | None, metric: str | None) -> Me
         raise InputError(("body", "metric"), str(exc.args[0])) from None
 
 
+def accuracy_limit(entry: ModelEntry, fit: MetricFit) -> int:
+    """The longest context accuracy is given at: the task's longest 16-bit anchor, never past
+    max_position_embeddings (`models.regime.unmeasured` says why)."""
+    cal = entry.calibration
+    longest = longest_anchor(cal.artifact.accuracy.get(fit.task, {}) if cal else {})
+    limit = longest or max(fit.baseline)
+    return min(limit, entry.spec.max_positions) if entry.spec.max_positions else limit
+
+
 def accuracy_at(entry: ModelEntry, fit: MetricFit, context_tokens: int, size: int) -> Accuracy:
     def make() -> Accuracy:
         cal = entry.calibration
@@ -100,12 +113,15 @@ def accuracy_at(entry: ModelEntry, fit: MetricFit, context_tokens: int, size: in
             raise InputError(("body", "task"), f"{entry.name} has no accuracy model")
         classes, of_row = cal.design_classes
         pred = predict(fit, classes, context_tokens)
+        why = unmeasured(cal.artifact.accuracy.get(fit.task, {}), context_tokens,
+                         entry.spec.max_positions)
         cols = []
         for values in (pred.mean, pred.lower, pred.upper):
             col = np.full(len(entry.grid), np.nan)
-            col[cal.predictable] = values[of_row]
+            if why is None:
+                col[cal.predictable] = values[of_row]
             cols.append(col)
-        return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated)
+        return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated, why)
 
     key = ("accuracy", fit.task, fit.metric, context_tokens)
     return entry.cache.get_or_make(key, size, make)  # type: ignore[return-value]

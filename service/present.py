@@ -12,8 +12,10 @@ from numpy.typing import NDArray
 
 from models.memory import GIB
 from models.regime import baseline_shift
+from models.runtime import UNRECORDED
 from service.answers import best_row
-from service.engine import SHOWN_DECIMALS, Evaluation
+from service.engine import SHOWN_DECIMALS, Evaluation, accuracy_limit
+from service.registry import ModelEntry
 from service.schemas.common import ConfigPoint
 from service.schemas.responses import PointCloud
 
@@ -114,8 +116,16 @@ def warnings(ev: Evaluation) -> list[str]:
         top = max(cal.artifact.memory.contexts)
         if ctx > top:
             out.append(f"memory formula extrapolated: fitted on contexts up to {top} tokens")
+    if cal is not None and cal.artifact.memory and cal.artifact.memory.runtime.endswith(
+            UNRECORDED):
+        out.append(f"memory fitted on runs whose kernel path was not recorded "
+                   f"({cal.artifact.memory.runtime}): on another CPU kernel path peaks differ "
+                   "(with AMX, chunked prefills 13-35 % higher); re-measure on the deploying "
+                   "machine (python -m bench.holdout) before trusting a tight budget")
     if cal is None or cal.design is None:
         out.append("no accuracy model for this model: memory-only answer, accuracy is null")
+    elif ev.accuracy is not None and ev.accuracy.unknown:
+        out.append(f"{ev.accuracy.unknown}: accuracy is null")
     elif ev.accuracy is not None and ev.accuracy.extrapolated:
         ctxs = ev.accuracy.fit.contexts
         out.append(f"accuracy extrapolated: calibrated on contexts {min(ctxs)}..{max(ctxs)}; "
@@ -138,10 +148,26 @@ def metric_names(ev: Evaluation) -> tuple[str | None, str | None, bool | None]:
     return acc.fit.task, acc.fit.metric, acc.higher_is_better
 
 
+def bound_factor(entry: ModelEntry) -> float:
+    """The memory fit's upper-bound factor (1 for first-principles terms)."""
+    return entry.coefficients.bound_factor if entry.coefficients is not None else 1.0
+
+
+def known_until(entry: ModelEntry, ev: Evaluation) -> str:
+    """A refusal's note on how far accuracy is known (empty without an accuracy model)."""
+    if ev.accuracy is None:
+        return ""
+    return (f" (accuracy is known up to {accuracy_limit(entry, ev.accuracy.fit):,} tokens, "
+            "the longest length the 16-bit model was measured at)")
+
+
 def header(ev: Evaluation) -> dict[str, object]:
     """The fields every answer at one context starts with."""
     task, metric, higher = metric_names(ev)
+    cal = ev.entry.calibration
     return {
+        "memory_runtime": cal.artifact.memory.runtime if cal and cal.artifact.memory else None,
+        "memory_bound_factor": bound_factor(ev.entry),
         "model": ev.entry.name, "context_tokens": ev.context_tokens, "task": task,
         "metric": metric, "higher_is_better": higher,
         "accuracy_source": "artifact" if ev.accuracy else "none",

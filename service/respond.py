@@ -60,6 +60,9 @@ def recommend(entry: ModelEntry, body: RecommendRequest, settings: Settings) -> 
         reason = (f"{n_fit} configurations fit {where}, but {entry.name} has no calibration "
                   "artifact: without predicted accuracy none can be recommended (run "
                   "`kvpareto calibrate` and `kvpareto fit`); POST /v1/frontier lists them")
+    elif ev.accuracy.unknown:
+        reason = (f"{n_fit} configurations fit {where}, but {ev.accuracy.unknown}; none can "
+                  "be recommended for accuracy; POST /v1/frontier lists them by memory")
     else:
         ok, score = answers.satisfied(ev.accuracy, ev.baseline_row, fit_mask,
                                       body.accuracy_floor, body.max_drop, body.conservative)
@@ -89,7 +92,9 @@ def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> Ca
         reason = (f"{entry.name} has no calibration artifact: {want} cannot be checked; drop "
                   "the accuracy constraints for a memory-only answer")
     else:
-        found = search(entry, mask, int(body.budget_gib * GIB), ceiling, c)
+        # "fits" is judged by the peak's upper bound (peak × the fit's bound factor)
+        found = search(entry, mask, int(body.budget_gib * GIB / present.bound_factor(entry)),
+                       ceiling, c)
         if found is None:
             ev1 = evaluate(entry, 1, body.task, body.metric, settings.cache_entries)
             if not np.any(answers.fits(ev1, mask, body.budget_gib)):
@@ -97,7 +102,8 @@ def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> Ca
                           f"{present.smallest(ev1, mask)}")
             else:
                 reason = (f"no configuration that fits in {budget} GiB is predicted to meet "
-                          f"{want} at any context up to {ceiling} tokens")
+                          f"{want} at any context up to {ceiling} tokens"
+                          f"{present.known_until(entry, probe)}")
     ev = (evaluate(entry, found[1], body.task, body.metric, settings.cache_entries) if found
           else probe)
     extra = [] if c.active else [

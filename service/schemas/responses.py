@@ -115,6 +115,12 @@ class Answer(BaseModel):
     higher_is_better: bool | None
     accuracy_source: AccuracySource
     memory_coefficients: Literal["fitted", "default"]
+    memory_runtime: str | None = Field(
+        description="the runtime the memory fit was measured on (device-attention-dtype-kernel "
+        "path, or <device>-unrecorded); null with first-principles terms")
+    memory_bound_factor: float = Field(
+        description="a configuration fits a budget when peak × this is within it: the fit's "
+        "95 % upper bound from its residuals (1 with first-principles terms)")
     baseline: ConfigPoint
     warnings: list[str]
 

@@ -1,6 +1,7 @@
 """Fixtures of the service tests: a synthetic artifact folder, an app, a TestClient.
 
-The artifact is invented by `bench.synthetic` (not a measurement) and fitted by the real code.
+The artifact is invented by `service.testing.synthetic` (not a measurement) and fitted by the
+real code.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bench.synthetic import CALIBRATED, write_synthetic
 from service.main import create_app
 from service.settings import Settings
+from service.testing.synthetic import CALIBRATED, write_synthetic
 
 TOKEN = "test-admin-token"
 

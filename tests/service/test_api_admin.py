@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED, synthetic_artifact
 from models.artifact import ValidationPoint, ValidationReport, write_json_atomic
 from models.specs import shipped_specs
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED, synthetic_artifact
 
 AUTH = {"Authorization": "Bearer test-admin-token"}
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.memory import GIB, ledger
 from models.space import parse_config
 from models.specs import load_spec
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED
 
 
 def frontier(client, **body):
@@ -58,7 +58,7 @@ def test_frontier_point_fields(shared_client):
         assert p["memory_saved_gib"] == pytest.approx(saved / GIB)
         assert p["drop_vs_baseline"] == pytest.approx(base["accuracy"]["mean"] - a["mean"])
         assert p["extrapolated"] is False  # 1024 is inside the calibrated 512..2048
-    assert frontier(shared_client, model=CALIBRATED, context_tokens=65536)["frontier"][0][
+    assert frontier(shared_client, model=CALIBRATED, context_tokens=16384)["frontier"][0][
         "extrapolated"] is True
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.memory import ledger
 from models.space import parse_config
 from models.specs import load_spec
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED
 
 
 @pytest.mark.parametrize("model", [CALIBRATED, UNCALIBRATED])

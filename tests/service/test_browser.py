@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.live import serve
 from bench.screenshot import CHROMIUM, launch, wait_ready
-from bench.synthetic import UNCALIBRATED
+from service.testing.live import serve
+from service.testing.synthetic import UNCALIBRATED
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.memory import GridLedger
 from models.memory.capacity import PeakMemo, bounds_through, longest_through
 from service.capacity import LADDER_POINTS, VERIFY_ROWS, Constraint, _tie_break, search
 from service.engine import evaluate
 from service.registry import ModelEntry, load_registry
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED
 
 CEILING = 700  # spans many 32-token channel groups, several chunk sizes and residual windows
 

@@ -9,8 +9,8 @@ import asyncio
 
 import httpx
 
-from bench.live import serve
-from bench.synthetic import CALIBRATED
+from service.testing.live import serve
+from service.testing.synthetic import CALIBRATED
 
 
 def test_real_uvicorn_serves_api_and_page(settings):

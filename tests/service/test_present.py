@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.memory import GIB
 from service import respond
 from service.present import bytes_text, gib_text, wanted
 from service.registry import load_registry
 from service.schemas.requests import CapacityRequest, RecommendRequest
 from service.settings import Settings
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED
 
 
 @pytest.mark.parametrize(("gib", "text"), [

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.synthetic import CALIBRATED, synthetic_artifact
 from models.accuracy import predict
 from models.artifact import ArtifactError
 from service.grid import model_grid
 from service.registry import load_one
+from service.testing.synthetic import CALIBRATED, synthetic_artifact
 
 DOC = json.loads(synthetic_artifact(CALIBRATED).model_dump_json())
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bench.synthetic import CALIBRATED, UNCALIBRATED
 from models.artifact import ValidationPoint, ValidationReport, write_json_atomic
 from service.main import create_app
+from service.testing.synthetic import CALIBRATED, UNCALIBRATED
 
 AUTH = {"Authorization": "Bearer test-admin-token"}
 

@@ -9,7 +9,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.synthetic import CALIBRATED
+from service.testing.synthetic import CALIBRATED
 
 BASE = {
     "/v1/frontier": {"model": CALIBRATED, "context_tokens": 1024},

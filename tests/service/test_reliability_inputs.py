@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.synthetic import CALIBRATED
+from service.testing.synthetic import CALIBRATED
 
 BASE = {
     "/v1/frontier": {"model": CALIBRATED, "context_tokens": 1024},

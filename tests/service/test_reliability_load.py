@@ -12,9 +12,9 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
-from bench.live import serve
-from bench.synthetic import CALIBRATED
 from service.main import create_app
+from service.testing.live import serve
+from service.testing.synthetic import CALIBRATED
 
 
 def test_healthz_prompt_under_concurrent_capacity_requests(settings):

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bench.synthetic import CALIBRATED, write_synthetic
 from service.main import create_app
 from service.settings import Settings
+from service.testing.synthetic import CALIBRATED, write_synthetic
 
 schemathesis = pytest.importorskip("schemathesis")
 

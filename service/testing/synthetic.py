@@ -20,6 +20,9 @@ from models.specs import shipped_specs
 GRAN_ERROR = {"tensor": 0.9, "token": 0.35, "block32": 0.22, "block64": 0.26, "block128": 0.3,
               "channel": 0.2}
 CONTEXTS = (512, 1024, 2048)
+# 16-bit runs alone at longer lengths, as calibrations anchor them: accuracy is served up to the
+# longest (past it the service answers accuracy unknown)
+ANCHORS = (4096, 8192, 16384, 32768, 65536, 131072)
 CALIBRATED = "Qwen2.5-7B-Instruct"  # the model the tests and the screenshot give an artifact
 UNCALIBRATED = "Llama-3.1-8B-Instruct"  # served memory-only
 
@@ -46,8 +49,8 @@ def synthetic_artifact(
     errors = kv_errors()
     grid = full_grid()
     sample = [BASELINE] + [grid[i] for i in rng.choice(len(grid), 160, replace=False)]
-    configs = [c for c in sample for _ in CONTEXTS]
-    tokens = np.array([t for _ in sample for t in CONTEXTS], dtype=np.int64)
+    configs = [c for c in sample for _ in CONTEXTS] + [BASELINE] * len(ANCHORS)
+    tokens = np.array([t for _ in sample for t in CONTEXTS] + list(ANCHORS), dtype=np.int64)
     k = np.array([errors.get(c.kv.side_key("k") or "", 0.0) for c in configs])
     v = np.array([errors.get(c.kv.side_key("v") or "", 0.0) for c in configs])
     w4 = np.array([c.weights.bits == 4 for c in configs], dtype=np.float64)
