@@ -136,6 +136,17 @@ class Store:
                  .where(ModelRow.name.in_(models)).order_by(RunRow.id))
             return [(r, n) for r, n in s.execute(q).all()]
 
+    def add_versions(self, key: RunKey, extra: dict[str, str]) -> None:
+        """Add facts to a stored run's `versions` (what it ran on), keeping what it has."""
+        with self.session() as s:
+            q = (select(RunRow).join(ModelRow, RunRow.model_id == ModelRow.id)
+                 .where(ModelRow.name == key.model, RunRow.config == key.config,
+                        RunRow.context_tokens == key.context_tokens, RunRow.task == key.task,
+                        RunRow.seed == key.seed, RunRow.n == key.n, RunRow.device == key.device))
+            row = s.execute(q).scalar_one()
+            row.versions = {**(row.versions or {}), **extra}
+            s.commit()
+
     @staticmethod
     def _key(r: RunRow, model: str) -> RunKey:
         return RunKey(model, r.config, r.context_tokens, r.task, r.seed, r.n, r.device)
