@@ -29,3 +29,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(out)
     save_tokenizer(out)
     return out
+
+
+def _one_line_error(result: object, needle: str) -> None:
+    """A CLI refusal: exit 2, one `error: ` line on stderr naming `needle`, no traceback."""
+    r = result  # typer.testing.Result
+    assert r.exit_code == 2, (r.output, r.exception)  # type: ignore[attr-defined]
+    lines = r.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1, r.stderr  # type: ignore[attr-defined]
+    assert lines[0].startswith("error: "), r.stderr  # type: ignore[attr-defined]
+    assert needle in lines[0]
+    assert "Traceback" not in r.output  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def one_line_error() -> object:
+    """The check every CLI-refusal test makes (`one_line_error(result, needle)`)."""
+    return _one_line_error

@@ -74,7 +74,7 @@ CASES = {  # id: (command, damage, extra args (with {tmp}), expected words)
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_input_error_is_one_line_and_exit_2(case, tmp_path, monkeypatch):
+def test_input_error_is_one_line_and_exit_2(case, tmp_path, monkeypatch, one_line_error):
     import torch
 
     command, damage, extra, needle = CASES[case]
@@ -86,12 +86,7 @@ def test_input_error_is_one_line_and_exit_2(case, tmp_path, monkeypatch):
     if "--db" not in args:
         args += ["--db", str(tmp_path / "runs.db")]
     r = CliRunner().invoke(app, [command, "--model", str(model), *args])
-    assert r.exit_code == 2, (r.output, r.exception)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("error: "), r.stderr
-    assert needle in lines[0]
-    assert "Traceback" not in r.output
+    one_line_error(r, needle)
     assert not (tmp_path / "runs.db").exists()  # refused before anything was written
 
 

@@ -26,7 +26,7 @@ CASES = {  # id: (damage, extra args, expected words)
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_refusal_is_one_line_and_exit_2(case, tmp_path, make_gguf):
+def test_refusal_is_one_line_and_exit_2(case, tmp_path, make_gguf, one_line_error):
     damage, extra, needle = CASES[case]
     path = make_gguf(damage)
     (tmp_path / "occupied").mkdir()
@@ -35,12 +35,7 @@ def test_refusal_is_one_line_and_exit_2(case, tmp_path, make_gguf):
     if "--out" not in args:
         args += ["--out", str(tmp_path / "out")]
     r = CliRunner().invoke(app, ["import", "--gguf", str(path), *args])
-    assert r.exit_code == 2, (r.output, r.exception)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("error: "), r.stderr
-    assert needle in lines[0]
-    assert "Traceback" not in r.output
+    one_line_error(r, needle)
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".*.partial"))
     assert (tmp_path / "occupied" / "keep.txt").read_text() == "mine"
