@@ -47,7 +47,7 @@ def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
     recorded = [g for g in groups if not g.endswith(UNRECORDED)] or list(groups)
     label = max(recorded, key=lambda g: len(groups[g]))
     k, m = groups[label][0]
-    keep = (*KERNEL_KEYS, "cpu", "gpu", "cuda", "torch", "transformers")
+    keep = (*KERNEL_KEYS, "cpu", "gpu", "cuda", "torch", "transformers", "runtime_evidence")
     return groups[label], {key: str(v) for key, v in (m.versions | {"device": k.device}).items()
                            if key in keep}
 

@@ -36,7 +36,8 @@ def backfill(store: Store, evidence: Store, model: str, device: str = "cpu") -> 
         if peak != m.peak_bytes:
             differ += 1
             continue
-        extra = {key: versions[key] for key in (*KERNEL_KEYS, "cpu") if key in versions}
+        # the kernel path is what the byte identity shows; the CPU model it ran on stays unknown
+        extra = {key: versions[key] for key in KERNEL_KEYS if key in versions}
         extra[EVIDENCE] = (f"peak re-probed byte-identical on {runtime_label(versions)} "
                            "(bench.holdout)")
         store.add_versions(k, extra)
