@@ -46,7 +46,7 @@ def test_standard_gemm_checkpoint(folders: tuple[Path, Path]) -> None:
     assert qcfg["group_size"] == 128
     assert qcfg["zero_point"]
     with safe_open(w4 / "model.safetensors", "pt") as f:
-        dtypes = {k.rsplit(".", 1)[-1]: f.get_slice(k).get_dtype() for k in f}
+        dtypes = {k.rsplit(".", 1)[-1]: f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
         assert f.get_slice("model.layers.0.mlp.down_proj.qweight").get_shape() == [512, 32]
     assert dtypes["qweight"] == dtypes["qzeros"] == "I32"
     assert dtypes["scales"] == "F16"

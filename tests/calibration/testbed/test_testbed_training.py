@@ -51,8 +51,8 @@ def test_smoke_training_saves_a_bf16_hf_folder(arch: str, tmp_path: Path) -> Non
     assert config["num_key_value_heads"] == 1
     assert config["hidden_size"] == 64
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
-        dtypes = {f.get_tensor(k).dtype for k in f}
-        has_bias = any(k.endswith("q_proj.bias") for k in f)
+        dtypes = {f.get_tensor(k).dtype for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        has_bias = any(k.endswith("q_proj.bias") for k in f.keys())  # noqa: SIM118 (safe_open is not a dict)
     assert dtypes == {torch.bfloat16}
     assert has_bias == (arch == "qwen2")
     model = AutoModelForCausalLM.from_pretrained(str(folder))
@@ -68,7 +68,7 @@ def test_training_is_deterministic_from_its_seed(tmp_path: Path) -> None:
     def weights(seed: int, name: str) -> dict[str, torch.Tensor]:
         train(tiny_config("llama", seed), tmp_path / name, log=False)
         with safe_open(str(tmp_path / name / "model.safetensors"), "pt") as f:
-            return {k: f.get_tensor(k) for k in f}
+            return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
 
     a, b, c = weights(0, "a"), weights(0, "b"), weights(1, "c")
     assert all(torch.equal(a[k], b[k]) for k in a)
