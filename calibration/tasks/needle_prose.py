@@ -41,7 +41,7 @@ class NeedleProse(ProseTask):
 
     name: ClassVar[str] = "needle_prose"
     lead: ClassVar[str] = LEAD
-    n_keys: int = 4
+    n_keys: int = 2  # SmolLM2-135M 16-bit: 0.88 / 0.81 at 1,024 / 2,048 tokens (n = 16)
 
     def check(self) -> None:
         if not 1 <= self.n_keys <= len(KEY_WORDS):

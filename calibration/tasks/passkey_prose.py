@@ -1,7 +1,7 @@
 """Passkey in real prose: `The pass key is <digits>. Remember it.` hidden at a seeded depth.
 
-The real-model counterpart of `passkey` (chat-templated, the model's own tokenizer). Easy: a
-small instruct model saturates it; `digits` and `decoys` (other keys called out of date) harden it.
+The real-model counterpart of `passkey` (chat-templated, the model's own tokenizer). Short keys
+saturate small instruct models; `digits` and `decoys` (numbers said not to be the key) harden it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class PasskeyProse(ProseTask):
 
     name: ClassVar[str] = "passkey_prose"
     lead: ClassVar[str] = LEAD
-    digits: int = 7
+    digits: int = 7  # SmolLM2-135M 16-bit: 0.94 / 0.69 at 1,024 / 2,048 tokens (n = 16)
     decoys: int = 0
     depth: float | None = None
 

@@ -1,4 +1,5 @@
-"""Variable tracking in real prose: chains `VAR QXZRT = 41735.` then `VAR MBNEW = VAR QXZRT.`
+"""Variable tracking in real prose: `The variable QXZRT is set to 41735.` then
+`The variable MBNEW is set to the value of the variable QXZRT.` (a chain of copies).
 
 RULER's variable tracking over real text: n_chains chains of `hops` copies each, the value of
 the last variable of the first chain asked (multi-hop). More hops or chains = harder.
@@ -29,8 +30,8 @@ def names(rng: random.Random, n: int) -> list[str]:
 
 
 def question(var: str) -> str:
-    return ask(f"What is the value of variable {var}? Answer with the number only.",
-               f"The value of variable {var} is")
+    return ask(f"What is the value of the variable {var}? Answer with the number only.",
+               f"The value of the variable {var} is")
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class VarTrackProse(ProseTask):
         for c in range(self.n_chains):
             chain = vs[c * (self.hops + 1) : (c + 1) * (self.hops + 1)]
             depths = sorted(rng.random() for _ in chain)
-            inserts.append((depths[0], f"VAR {chain[0]} = {values[c]}."))
-            inserts += [(d, f"VAR {var} = VAR {prev}.")
+            inserts.append((depths[0], f"The variable {chain[0]} is set to {values[c]}."))
+            inserts += [(d, f"The variable {var} is set to the value of the variable {prev}.")
                         for prev, var, d in zip(chain, chain[1:], depths[1:], strict=False)]
         inserts.sort(key=lambda x: x[0])
         return self.woven(rng, context_tokens, inserts, ((question(vs[self.hops]), values[0]),))

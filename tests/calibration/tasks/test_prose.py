@@ -30,7 +30,8 @@ INSERTS = {
                      r"The number \d+ is not the pass key\.",
     "needle_prose": r"One of the special magic numbers for \w+ is: \d+\.",
     "kv_uuid": r"The value of key [0-9a-f-]{36} is [0-9a-f-]{36}\.",
-    "vartrack_prose": r"VAR [A-Z]{5} = (?:VAR [A-Z]{5}|\d+)\.",
+    "vartrack_prose": r"The variable [A-Z]{5} is set to "
+                      r"(?:the value of the variable [A-Z]{5}|\d+)\.",
 }
 
 
@@ -188,7 +189,8 @@ def test_needle_key_count_is_the_knob(n_keys: int, chat_tokenizer) -> None:
 @pytest.mark.parametrize(("hops", "n_chains"), [(0, 1), (2, 2), (4, 3)])
 def test_vartrack_chain_resolves_to_the_answer(hops: int, n_chains: int, chat_tokenizer) -> None:
     s = VarTrackProse(hops=hops, n_chains=n_chains).generate(chat_tokenizer, 800, 1, seed=0)[0]
-    assigned = dict(re.findall(r"VAR ([A-Z]{5}) = (?:VAR )?(\w+)\.", s.context))
+    record = r"variable ([A-Z]{5}) is set to (?:the value of the variable )?(\w+)\."
+    assigned = dict(re.findall(record, s.context))
     assert len(assigned) == (hops + 1) * n_chains
     var = re.findall(r"variable ([A-Z]{5})\?", s.question)[0]
     for _ in range(hops):
