@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from calibration.tasks import TASKS
+from calibration.tasks import TESTBED_TASKS
 from calibration.testbed.evaluate import accuracy, load
 
 ROOT = Path(__file__).resolve().parents[1] / "models" / "testbed"
@@ -22,7 +22,7 @@ def main() -> None:
     p.add_argument(
         "--models", nargs="*", default=["testbed-llama", "testbed-qwen2", "testbed-mistral"]
     )
-    p.add_argument("--tasks", nargs="*", default=sorted(TASKS))
+    p.add_argument("--tasks", nargs="*", default=sorted(TESTBED_TASKS))
     p.add_argument("--lengths", nargs="*", type=int, default=[512, 1024, 2048])
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--seed", type=int, default=999)

@@ -73,7 +73,8 @@ def measure(model_dir: str, config_id: str, task: str, context_tokens: int, n: i
                     phase_bytes=peak.phase_bytes)
     if n == 0:
         return m
-    r = evaluate(folder, config, task, context_tokens, n, seed, MAX_NEW_TOKENS, device)
+    max_new = int(getattr(TASKS[task], "max_new_tokens", MAX_NEW_TOKENS))  # prose tasks: own
+    r = evaluate(folder, config, task, context_tokens, n, seed, max_new, device)
     m.exact_match, m.exact_match_lower, m.exact_match_upper = (
         r.accuracy, r.accuracy_low, r.accuracy_high)
     m.top1, m.kl, m.answer_nll = r.top1_agreement, max(r.mean_kl, 0.0), r.answer_nll

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.tasks import TASKS, Task
+from calibration.tasks import PROSE_TASKS, TASKS, TESTBED_TASKS, Task
 from calibration.tasks.base import LENGTH_TOLERANCE, prompt_tokens
 
-NAMES = sorted(TASKS)
+NAMES = sorted(TESTBED_TASKS)  # the prose tasks are tested in test_prose.py
 
 
 def test_registry_names_match_tasks() -> None:
-    assert set(TASKS) == {
+    assert set(TESTBED_TASKS) == {
         "passkey",
         "needle",
         "kv_retrieval",
         "variable_tracking",
         "frequent_words",
     }
+    assert set(PROSE_TASKS) == {"passkey_prose", "needle_prose", "kv_uuid", "vartrack_prose"}
+    assert TASKS == {**TESTBED_TASKS, **PROSE_TASKS}
     for name, task in TASKS.items():
         assert isinstance(task, Task)
         assert task.name == name

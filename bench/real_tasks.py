@@ -1,0 +1,80 @@
+"""16-bit exact match (Wilson 95%) and answer NLL of the prose tasks on a real model folder.
+
+`python -m bench.real_tasks --model models/real/SmolLM2-135M-Instruct --contexts 1024,2048
+--n 32 --tasks passkey_prose kv_uuid:n_pairs=4`; a task may carry settings (`name:knob=v,...`).
+Runs through `calibration.harness.evaluate_many` with the 16-bit configuration; prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from typing import Any
+
+import torch
+
+from calibration.harness import evaluate_many
+from calibration.tasks import PROSE_TASKS, TASKS, Task
+from models.space import Config
+
+BASELINE = Config()  # w16, 16-bit K/V, no chunking
+
+
+def parse_task(spec: str) -> Task:
+    """'kv_uuid' or 'kv_uuid:n_pairs=4,...' -> the registered task with those integer settings."""
+    name, _, knobs = spec.partition(":")
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}")
+    task = TASKS[name]
+    if not knobs:
+        return task
+    fields = {f.name for f in dataclasses.fields(task)}  # type: ignore[arg-type]
+    changes = {}
+    for item in knobs.split(","):
+        key, _, value = item.partition("=")
+        if key not in fields:
+            raise ValueError(f"task {name!r} has no setting {key!r}; allowed: {sorted(fields)}")
+        changes[key] = int(value)
+    return dataclasses.replace(task, **changes)  # type: ignore[type-var]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", required=True)
+    p.add_argument("--contexts", default="1024,2048")
+    p.add_argument("--n", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tasks", nargs="*", default=sorted(PROSE_TASKS))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--show", action="store_true", help="print every prediction and its answer")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    lengths = [int(x) for x in args.contexts.split(",")]
+    print(f"model {args.model}, 16-bit, n={args.n}, seed {args.seed}, {args.threads} thread(s)")
+    print("| task | tokens | exact match | Wilson 95% | answer NLL | seconds |")
+    print("|---|---|---|---|---|---|")
+    for spec in args.tasks:
+        task = parse_task(spec)
+        budget = int(getattr(task, "max_new_tokens", 12))
+        for length in lengths:
+            t0 = time.time()
+            r = evaluate_many(args.model, [BASELINE], task, length, args.n, args.seed,
+                              max_new_tokens=budget)[0]
+            print(f"| {spec} | {length} | {r.accuracy:.3f} ({round(r.accuracy * r.n)}/{r.n}) | "
+                  f"[{r.accuracy_low:.2f}, {r.accuracy_high:.2f}] | {r.answer_nll:.3f} | "
+                  f"{time.time() - t0:.0f} |", flush=True)
+            if args.show:
+                samples = task.generate(_tokenizer(args.model), length, args.n, args.seed)
+                for s, pred in zip(samples, r.predictions, strict=True):
+                    print(f"    {task.score(pred, s):.0f} want {s.answer!r} got {pred!r}")
+
+
+def _tokenizer(model_dir: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+
+
+if __name__ == "__main__":
+    main()
