@@ -34,7 +34,6 @@ from calibration.weights_kl import WeightsProbe, stored_weights_kl
 from models.accuracy import design, metric_fit, predict
 from models.artifact import Artifact, MetricFit, artifact_path, load_artifact
 from models.memory import GridLedger, MemoryCoefficients, grid_arrays
-from models.memory.fit import bound_factor
 from models.runtime import runtime_label
 from models.space import BASELINE, Config, parse_config
 
@@ -109,7 +108,7 @@ def memory(art: Artifact, camp: Campaign, store: Store, held: list[Config],
         f"identical, median change {100 * np.median(diff):+.2f}%, max {100 * np.max(diff):+.2f}%")
     rows = [(k, m) for k, m in store.runs(camp.name, "ok", camp.device) if k in set(again)]
     fitter = fit_memory(camp.spec(), rows, max(art.memory.contexts) if art.memory else None)
-    refit = replace(fitter.coefficients(), bound_factor=bound_factor(fitter.residuals_))
+    refit = fitter.to_fit("refit").to_coefficients()  # its bound as `kvpareto fit` makes it
     _memory_line(f"refit on {runtime_label(rows[0][1].versions)}, held-out", refit, camp, measured)
 
 

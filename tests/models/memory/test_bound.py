@@ -29,3 +29,25 @@ def test_the_grid_judges_fitting_by_the_bound():
     at = GridLedger(spec, grid, MemoryCoefficients(bound_factor=1.05)).at(32768)
     assert at.peak_bound[0] == pytest.approx(1.05 * at.peak[0], abs=1)
     assert GridLedger(spec, grid).at(32768).peak_bound[0] == at.peak[0]
+
+
+def test_the_bound_also_holds_for_chunk_settings_the_fit_never_saw():
+    from models.memory import MemoryFitter
+
+    spec = load_spec("Qwen2.5-0.5B-Instruct")
+    rng = np.random.default_rng(1)
+    ids = [f"w16-k{b}v{b}-token-r0-c{c}" for b in (8, 4, 2) for c in (64, 128, 256)]
+    configs = [parse_config(i) for i in ids for _ in range(4)]
+    contexts = [int(x) for x in rng.choice([256, 320, 384, 448, 512], len(configs))]
+    truth = GridLedger(spec, grid_arrays(configs)).at(np.array(contexts)).peak
+    # chunk 256 costs 3 % more than the others: only a fit that never saw it misses that
+    peaks = [int(p * (1.03 if c.chunk == 256 else 1.0) * rng.normal(1, 0.002)) + 50_000_000
+             for p, c in zip(truth, configs, strict=True)]
+    fitter = MemoryFitter(spec, starts=2).fit(configs, contexts, peaks)
+    assert len(fitter.chunk_residuals_) == len(configs)
+    assert np.isfinite(fitter.chunk_residuals_).all()
+    record = fitter.to_fit("test")
+    assert record.bound_factor == max(bound_factor(fitter.residuals_),
+                                      bound_factor(fitter.chunk_residuals_))
+    alone = MemoryFitter(spec, starts=2).fit(configs, contexts, peaks, cross_validate=False)
+    assert len(alone.chunk_residuals_) == 0
