@@ -44,6 +44,17 @@ class Filler:
         return out
 
 
+def slots(k: int, inserts: Sequence[tuple[float, str]]) -> list[list[str]]:
+    """The inserts at each of the k + 1 boundaries around k sentences: each (depth in [0, 1],
+    text) at the nearest one; inserts with equal depth keep their order."""
+    out: list[list[str]] = [[] for _ in range(k + 1)]
+    for depth, text in inserts:
+        if not 0.0 <= depth <= 1.0:
+            raise ValueError(f"insert depth must be in [0, 1], got {depth}")
+        out[round(depth * k)].append(text)
+    return out
+
+
 def weave(
     filler: Sequence[Sequence[str]], inserts: Sequence[tuple[float, str]], lead: str = ""
 ) -> str:
@@ -52,14 +63,10 @@ def weave(
     Inserts with equal depth keep their order. `lead` (an instruction) opens the text.
     """
     k = len(filler)
-    slots: list[list[str]] = [[] for _ in range(k + 1)]
-    for depth, text in inserts:
-        if not 0.0 <= depth <= 1.0:
-            raise ValueError(f"insert depth must be in [0, 1], got {depth}")
-        slots[round(depth * k)].append(text)
+    slots_ = slots(k, inserts)
     parts = [lead] if lead else []
     for i in range(k + 1):
-        parts.extend(slots[i])
+        parts.extend(slots_[i])
         if i < k:
             parts.append(" ".join(filler[i]))
     return " ".join(p for p in parts if p)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from calibration.tasks.base import Builder, Episode, Task, TokenizerLike, fit_to_length
+from calibration.tasks.filler import slots
 
 LICENCE_DIR = Path("/usr/share/common-licenses")
 LICENCES = ("GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-3", "GFDL-1.3", "Artistic")
@@ -112,14 +113,10 @@ def weave_prose(filler: Sequence[Sentence], inserts: Sequence[tuple[float, str]]
                 lead: str) -> str:
     """The lead, then the prose with each (depth in [0, 1], sentence) at the nearest boundary."""
     k = len(filler)
-    slots: list[list[str]] = [[] for _ in range(k + 1)]
-    for depth, text in inserts:
-        if not 0.0 <= depth <= 1.0:
-            raise ValueError(f"insert depth must be in [0, 1], got {depth}")
-        slots[round(depth * k)].append(text)
+    at = slots(k, inserts)
     parts = [lead, "\n\n"]
     for i in range(k + 1):
-        for text in slots[i]:
+        for text in at[i]:
             parts += [text, " "]
         if i < k:
             s = filler[i]
