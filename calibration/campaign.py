@@ -161,7 +161,8 @@ class Campaign:
         rows = [(k, m) for k, m in self.store.runs(self.name, "ok", self.device)
                 if k.task == task and k.n == self.n and getattr(m, self.metric) is not None]
         try:  # memory of unmeasured candidates from the peaks measured so far
-            coef = fit_memory(self.spec(), self.store.runs(self.name, "ok", self.device))
+            coef = fit_memory(self.spec(), self.store.runs(self.name, "ok", self.device),
+                              bound=False)
             coefficients = coef.to_fit("sweep").to_coefficients()
         except ValueError:
             coefficients = None

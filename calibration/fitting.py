@@ -52,7 +52,10 @@ def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
                            if key in keep}
 
 
-def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None) -> MemoryFitter:
+def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None,
+               bound: bool = True) -> MemoryFitter:
+    """The memory fit of `runs`; `bound`: also the leave-one-chunk-out fits its upper bound
+    needs (a sweep's sampler, which only ranks candidates, skips them)."""
     rows = [(k, m) for k, m in runs if m.peak_bytes is not None
             and (max_context is None or k.context_tokens <= max_context)]
     if len(rows) < len(TRANSIENT_TERMS) + 1:
@@ -63,7 +66,8 @@ def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None) -> Me
     return MemoryFitter(spec, fixed=fixed).fit([parse_config(k.config) for k, _ in rows],
                                   [k.context_tokens for k, _ in rows],
                                   [int(m.peak_bytes or 0) for _, m in rows],
-                                  [m.phase_bytes or None for _, m in rows])
+                                  [m.phase_bytes or None for _, m in rows],
+                                  cross_validate=bound)
 
 
 # log10(value − 16-bit value + floor) is the loss target, and the floor the loss's noise scale:

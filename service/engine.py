@@ -111,17 +111,20 @@ def accuracy_at(entry: ModelEntry, fit: MetricFit, context_tokens: int, size: in
         cal = entry.calibration
         if cal is None or cal.design is None:
             raise InputError(("body", "task"), f"{entry.name} has no accuracy model")
-        classes, of_row = cal.design_classes
-        pred = predict(fit, classes, context_tokens)
         why = unmeasured(cal.artifact.accuracy.get(fit.task, {}), context_tokens,
                          entry.spec.max_positions)
+        if why is not None:  # nothing to predict: every row is unknown at this context
+            unknown = np.full(len(entry.grid), np.nan)
+            outside = not min(fit.contexts) <= context_tokens <= max(fit.contexts)
+            return Accuracy(fit, unknown, unknown, unknown, outside, why)
+        classes, of_row = cal.design_classes
+        pred = predict(fit, classes, context_tokens)
         cols = []
         for values in (pred.mean, pred.lower, pred.upper):
             col = np.full(len(entry.grid), np.nan)
-            if why is None:
-                col[cal.predictable] = values[of_row]
+            col[cal.predictable] = values[of_row]
             cols.append(col)
-        return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated, why)
+        return Accuracy(fit, cols[0], cols[1], cols[2], pred.extrapolated)
 
     key = ("accuracy", fit.task, fit.metric, context_tokens)
     return entry.cache.get_or_make(key, size, make)  # type: ignore[return-value]
