@@ -65,8 +65,7 @@ class Evaluation:
 
     @property
     def memory_fitted(self) -> bool:
-        cal = self.entry.calibration
-        return cal is not None and cal.coefficients is not None
+        return self.entry.memory_fit is not None
 
 
 def memory_at(entry: ModelEntry, context_tokens: int, cache_size: int) -> Memory:

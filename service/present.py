@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from models.memory import GIB
+from models.memory import GIB, RUNTIME_NAMES, runtime_profile
 from models.regime import baseline_shift
 from models.runtime import UNRECORDED
 from service.answers import best_row
@@ -109,17 +109,15 @@ def warnings(ev: Evaluation) -> list[str]:
     if spec.max_positions and ctx > spec.max_positions:
         out.append(f"context_tokens {ctx} exceeds {spec.name}'s max_position_embeddings "
                    f"{spec.max_positions}")
-    if cal is None or cal.coefficients is None:
-        out.append("transient and runtime-overhead terms use first-principles defaults: "
-                   "no fitted memory artifact for this model")
-    elif cal.artifact.memory and cal.artifact.memory.contexts:
-        top = max(cal.artifact.memory.contexts)
-        if ctx > top:
-            out.append(f"memory formula extrapolated: fitted on contexts up to {top} tokens")
-    if cal is not None and cal.artifact.memory and cal.artifact.memory.runtime.endswith(
-            UNRECORDED):
+    fit = ev.entry.memory_fit
+    if fit is None:
+        out.append(first_principles_note(ev.entry))
+    elif fit.contexts and ctx > max(fit.contexts):
+        out.append(f"memory formula extrapolated: fitted on contexts up to {max(fit.contexts)} "
+                   "tokens")
+    if fit is not None and fit.runtime.endswith(UNRECORDED):
         out.append(f"memory fitted on runs whose kernel path was not recorded "
-                   f"({cal.artifact.memory.runtime}): on another CPU kernel path peaks differ "
+                   f"({fit.runtime}): on another CPU kernel path peaks differ "
                    "(with AMX, chunked prefills 13-35 % higher); re-measure on the deploying "
                    "machine (python -m bench.holdout) before trusting a tight budget")
     if cal is None or cal.design is None:
@@ -148,6 +146,20 @@ def metric_names(ev: Evaluation) -> tuple[str | None, str | None, bool | None]:
     return acc.fit.task, acc.fit.metric, acc.higher_is_better
 
 
+def first_principles_note(entry: ModelEntry) -> str:
+    """Why an answer's transient and overhead terms are first-principles, and what that means."""
+    fitted = [] if entry.calibration is None else [
+        name for name in RUNTIME_NAMES
+        if entry.for_runtime(name).memory_fit is not None]
+    why = (f"the artifact fits memory for {', '.join(fitted)} only" if fitted
+           else "no fitted memory artifact for this model")
+    profile = runtime_profile(entry.runtime)
+    extra = (f" (+ {bytes_text(profile.overhead_bytes)} runtime overhead, assumed)"
+             if profile.overhead_bytes else "")
+    return (f"transient and runtime-overhead terms of runtime {entry.runtime} use "
+            f"first-principles defaults{extra}: {why}; no measured upper bound")
+
+
 def bound_factor(entry: ModelEntry) -> float:
     """The memory fit's upper-bound factor (1 for first-principles terms)."""
     return entry.coefficients.bound_factor if entry.coefficients is not None else 1.0
@@ -164,9 +176,10 @@ def known_until(entry: ModelEntry, ev: Evaluation) -> str:
 def header(ev: Evaluation) -> dict[str, object]:
     """The fields every answer at one context starts with."""
     task, metric, higher = metric_names(ev)
-    cal = ev.entry.calibration
+    fit = ev.entry.memory_fit
     return {
-        "memory_runtime": cal.artifact.memory.runtime if cal and cal.artifact.memory else None,
+        "runtime": ev.entry.runtime,
+        "memory_runtime": fit.runtime if fit else None,
         "memory_bound_factor": bound_factor(ev.entry),
         "model": ev.entry.name, "context_tokens": ev.context_tokens, "task": task,
         "metric": metric, "higher_is_better": higher,

@@ -14,8 +14,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.accuracy import Design, design, predict
-from models.artifact import Artifact, ArtifactError, load_artifact
-from models.memory import GRAN_CHANNEL, GridLedger, MemoryCoefficients, ledger_grid
+from models.artifact import Artifact, ArtifactError, MemoryFit, load_artifact
+from models.memory import (
+    DEFAULT_RUNTIME,
+    GRAN_CHANNEL,
+    GridLedger,
+    MemoryCoefficients,
+    ledger_grid,
+    runtime_profile,
+)
 from models.specs import ArchSpec, UnsupportedArchitecture, shipped_specs, spec_from_config
 from service.grid import ModelGrid, model_grid
 from service.lru import LRU
@@ -62,19 +69,53 @@ class Calibration:
 
 @dataclass(frozen=True, eq=False)
 class ModelEntry:
+    """One served model under one runtime profile (`for_runtime` gives the others)."""
+
     name: str
     grid: ModelGrid
     calibration: Calibration | None
     cache: LRU[object] = field(default_factory=LRU, repr=False)  # per-context evaluations
+    runtime: str = DEFAULT_RUNTIME
+    views: dict[str, ModelEntry] = field(default_factory=dict, repr=False)  # runtime → entry
 
     @property
     def spec(self) -> ArchSpec:
         return self.grid.spec
 
+    def for_runtime(self, runtime: str | None) -> ModelEntry:
+        """This model under `runtime` (None: the default), made once and kept: its own ledger
+        and evaluation cache, the same grid and artifact."""
+        runtime = runtime or DEFAULT_RUNTIME
+        if runtime == self.runtime:
+            return self
+        runtime_profile(runtime)  # ValueError naming the profiles
+        if runtime not in self.views:
+            self.views[runtime] = ModelEntry(self.name, self.grid, self.calibration,
+                                             runtime=runtime)
+        return self.views[runtime]
+
+    @property
+    def memory_fit(self) -> MemoryFit | None:
+        """The artifact's memory fit for this runtime; None: its terms are first-principles."""
+        cal = self.calibration
+        if cal is None:
+            return None
+        if self.runtime == DEFAULT_RUNTIME:
+            return cal.artifact.memory
+        return cal.artifact.memory_profiles.get(self.runtime)
+
     @property
     def coefficients(self) -> MemoryCoefficients | None:
-        """The fitted memory coefficients, None for first-principles defaults."""
-        return self.calibration.coefficients if self.calibration else None
+        """The memory coefficients of this runtime: fitted when the artifact has a fit for it,
+        else its first-principles terms (None: the default runtime's defaults)."""
+        fit = self.memory_fit
+        if fit is not None:
+            if self.runtime == DEFAULT_RUNTIME and self.calibration is not None:
+                return self.calibration.coefficients
+            return fit.to_coefficients()
+        if self.runtime == DEFAULT_RUNTIME:
+            return None
+        return runtime_profile(self.runtime).first_principles()
 
     @cached_property
     def ledger(self) -> GridLedger:
@@ -153,17 +194,20 @@ def _sane(
     top = grid.spec.max_positions or 1 << 17
     contexts = np.unique(np.geomspace(1, top, 24).astype(np.int64))
     base = grid.arrays.take(np.array([grid.baseline_row], dtype=np.int64))
-    with np.errstate(all="ignore"):  # an overflowing fit is what this looks for
-        peaks = np.array([int(ledger_grid(grid.spec, base, int(c), coefficients).peak[0])
-                          for c in contexts])
-    if np.any(peaks <= 0):
-        at = int(contexts[np.argmax(peaks <= 0)])
-        raise ArtifactError(f"{name}: memory fit gives a non-positive 16-bit peak at {at} "
-                            "tokens")
-    if np.any(np.diff(peaks) < 0):
-        at = int(contexts[1:][np.argmax(np.diff(peaks) < 0)])
-        raise ArtifactError(f"{name}: memory fit gives a 16-bit peak that falls with the "
-                            f"context (at {at} tokens)")
+    fits = {"memory": coefficients} | {
+        f"memory_profiles[{k}]": f.to_coefficients() for k, f in artifact.memory_profiles.items()}
+    for which, coef in fits.items():
+        with np.errstate(all="ignore"):  # an overflowing fit is what this looks for
+            peaks = np.array([int(ledger_grid(grid.spec, base, int(c), coef).peak[0])
+                              for c in contexts])
+        if np.any(peaks <= 0):
+            at = int(contexts[np.argmax(peaks <= 0)])
+            raise ArtifactError(f"{name}: {which} fit gives a non-positive 16-bit peak at "
+                                f"{at} tokens")
+        if np.any(np.diff(peaks) < 0):
+            at = int(contexts[1:][np.argmax(np.diff(peaks) < 0)])
+            raise ArtifactError(f"{name}: {which} fit gives a 16-bit peak that falls with the "
+                                f"context (at {at} tokens)")
     if des is None:
         return
     probes = sorted({*(artifact.calibrated_contexts or [1024]), top})

@@ -32,6 +32,7 @@ from service.settings import Settings
 
 
 def frontier(entry: ModelEntry, body: FrontierRequest, settings: Settings) -> FrontierResponse:
+    entry = entry.for_runtime(body.runtime)
     mask = answers.allowed_rows(entry, body, body.configs, settings.max_grid)
     ev = evaluate(entry, body.context_tokens, body.task, body.metric, settings.cache_entries)
     fit_mask = answers.fits(ev, mask, body.budget_gib)
@@ -48,6 +49,7 @@ def frontier(entry: ModelEntry, body: FrontierRequest, settings: Settings) -> Fr
 
 
 def recommend(entry: ModelEntry, body: RecommendRequest, settings: Settings) -> RecommendResponse:
+    entry = entry.for_runtime(body.runtime)
     mask = answers.allowed_rows(entry, body, None, settings.max_grid)
     ev = evaluate(entry, body.context_tokens, body.task, body.metric, settings.cache_entries)
     fit_mask = answers.fits(ev, mask, body.budget_gib)
@@ -80,6 +82,7 @@ def recommend(entry: ModelEntry, body: RecommendRequest, settings: Settings) -> 
 
 
 def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> CapacityResponse:
+    entry = entry.for_runtime(body.runtime)
     mask = answers.allowed_rows(entry, body, None, settings.max_grid)
     ceiling = body.max_context_tokens or entry.spec.max_positions or 1 << 17
     c = Constraint(body.task, body.metric, body.accuracy_floor, body.max_drop,
@@ -119,6 +122,7 @@ def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> Ca
 
 def memory(entry: ModelEntry, body: MemoryRequest) -> MemoryResponse:
     """The ledger of one configuration, term by term (`models.memory.ledger`)."""
+    entry = entry.for_runtime(body.runtime)
     try:
         led = ledger(entry.spec, parse_config(body.config), body.context_tokens,
                      entry.coefficients)
@@ -128,7 +132,8 @@ def memory(entry: ModelEntry, body: MemoryRequest) -> MemoryResponse:
              for k, v in led.terms.items()]
     return MemoryResponse(
         model=entry.name, config=body.config, context_tokens=body.context_tokens,
-        coefficients="fitted" if entry.coefficients is not None else "default",
+        runtime=entry.runtime,
+        coefficients="fitted" if entry.memory_fit is not None else "default",
         terms=terms, transient_peak_bytes=led.transient_peak, transient_phase=led.dominant_phase,
         transient_phases=led.phases, peak_bytes=led.peak_bytes, peak_gib=led.peak_bytes / GIB,
     )

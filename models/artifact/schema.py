@@ -21,6 +21,7 @@ from models.artifact.bounds import (
     Number,
     Width,
 )
+from models.memory.runtimes import DEFAULT_RUNTIME, PROFILES
 from models.memory.terms import MemoryCoefficients, coefficient_key_error
 
 ShortText = Annotated[str, Field(max_length=64)]
@@ -137,6 +138,10 @@ class Artifact(StrictRecord):
     code_version: str = "0.1.0"
     config_json: dict[str, object] = Field(description="the architecture facts of the model")
     memory: MemoryFit | None = None
+    memory_profiles: dict[str, MemoryFit] = Field(
+        default_factory=dict, max_length=16,
+        description="memory fits of other runtime profiles (models.memory.runtimes), by name; "
+        "`memory` is the default profile's")
     kv_error: dict[str, KVError] = Field(
         default_factory=dict, description="relative reconstruction error per scheme side"
     )
@@ -149,6 +154,16 @@ class Artifact(StrictRecord):
         if self.accuracy and not self.kv_error:
             raise ValueError("kv_error: empty table, but accuracy models need the K/V errors")
         return self
+
+    @field_validator("memory_profiles")
+    @classmethod
+    def _profiles(cls, v: dict[str, MemoryFit]) -> dict[str, MemoryFit]:
+        for name in v:
+            if name not in PROFILES or name == DEFAULT_RUNTIME:
+                raise ValueError(f"memory_profiles: {name!r} is not a runtime profile other "
+                                 f"than the default {DEFAULT_RUNTIME!r}; allowed: "
+                                 f"{', '.join(p for p in PROFILES if p != DEFAULT_RUNTIME)}")
+        return v
 
     @field_validator("model")
     @classmethod

@@ -38,6 +38,14 @@ from models.memory.ledger import (
     ledger,
     ledger_grid,
 )
+from models.memory.runtimes import (
+    DEFAULT_RUNTIME,
+    PROFILES,
+    RUNTIME_NAMES,
+    RuntimeProfile,
+    profile_of,
+    runtime_profile,
+)
 from models.memory.terms import (
     CPU_SDPA_BLOCK,
     DEFAULT_COEFFICIENTS,
@@ -62,13 +70,14 @@ from models.memory.transient import (
 from models.memory.weights import awq_linear_bytes, weight_bytes, weight_bytes_grid
 
 __all__ = [
-    "CPU_SDPA_BLOCK", "DEFAULT_COEFFICIENTS", "GIB", "GRAN_BLOCK", "GRAN_CHANNEL", "GRAN_CODES",
-    "GRAN_NONE", "GRAN_TENSOR", "GRAN_TOKEN", "HALF", "KV_TILE", "META", "PHASES", "STEPS",
-    "TERMS", "TRANSIENT_TERMS", "GridArrays", "GridLedger", "Ledger", "LedgerGrid",
-    "MemoryCoefficients", "MemoryFitter", "Term", "awq_linear_bytes", "check_compatible",
-    "coefficient", "coefficient_key_error", "compatible", "exact_bytes", "gib", "grid_arrays",
+    "CPU_SDPA_BLOCK", "DEFAULT_COEFFICIENTS", "DEFAULT_RUNTIME", "GIB", "GRAN_BLOCK",
+    "GRAN_CHANNEL", "GRAN_CODES", "GRAN_NONE", "GRAN_TENSOR", "GRAN_TOKEN", "HALF", "KV_TILE",
+    "META", "PHASES", "PROFILES", "RUNTIME_NAMES", "STEPS", "TERMS", "TRANSIENT_TERMS",
+    "GridArrays", "GridLedger", "Ledger", "LedgerGrid", "MemoryCoefficients", "MemoryFitter",
+    "RuntimeProfile", "Term", "awq_linear_bytes", "check_compatible", "coefficient",
+    "coefficient_key_error", "compatible", "exact_bytes", "gib", "grid_arrays",
     "has_remainder", "kv_bytes_per_token_16bit", "kv_cache_bytes", "kv_cache_bytes_grid",
-    "ledger", "ledger_grid", "phase_runs", "phase_totals", "q_tile", "quantized_tokens",
-    "tensor_segments", "transient_features", "transient_peak", "weight_bytes",
-    "weight_bytes_grid",
+    "ledger", "ledger_grid", "phase_runs", "phase_totals", "profile_of", "q_tile",
+    "quantized_tokens", "runtime_profile", "tensor_segments", "transient_features",
+    "transient_peak", "weight_bytes", "weight_bytes_grid",
 ]

@@ -16,7 +16,8 @@ from scipy.optimize import least_squares, lsq_linear
 
 from models.memory.grid import grid_arrays
 from models.memory.ledger import GridLedger
-from models.memory.terms import DEFAULT_COEFFICIENTS, PHASES, TRANSIENT_TERMS, MemoryCoefficients
+from models.memory.runtimes import DEFAULT_RUNTIME, PROFILES
+from models.memory.terms import DEFAULT_COEFFICIENTS, PHASES, MemoryCoefficients
 from models.memory.transient import phase_runs
 from models.space import Config
 from models.specs import ArchSpec
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # models.artifact imports models.memory
 
 MIN_PHASE_RUNS = 8  # runs with a per-phase peak split needed to fit phase by phase
 PRIOR_WEIGHT = 0.1  # strength of the pull toward DEFAULT_COEFFICIENTS (see _with_prior)
+# what a fit sets by default: the terms the default runtime (fused attention, last logits) makes
+DEFAULT_TERMS = PROFILES[DEFAULT_RUNTIME].fitted_terms()
 BOUND_COVERAGE = 0.95  # confidence of the peak's upper bound ("fits" means fits at this rate)
 
 
@@ -45,15 +48,16 @@ class MemoryFitter:
     bounded least squares from `starts` seeded starting points, best kept.
     """
 
-    def __init__(self, spec: ArchSpec, terms: Sequence[str] = TRANSIENT_TERMS, starts: int = 12,
+    def __init__(self, spec: ArchSpec, terms: Sequence[str] = DEFAULT_TERMS, starts: int = 12,
                  seed: int = 0, fixed: dict[str, float] | None = None,
-                 prior: float = PRIOR_WEIGHT) -> None:
+                 prior: float = PRIOR_WEIGHT, defaults: dict[str, float] | None = None) -> None:
         self.spec = spec
         self.terms = terms
         self.starts = starts
         self.seed = seed
         self.fixed = fixed  # term → coefficient known from the runtime, not fitted
         self.prior = prior
+        self.defaults = defaults  # the prior's first-principles targets (a runtime's own)
 
     def _features(self, configs: Sequence[Config], contexts: np.ndarray,
                   step: str = "last") -> dict[str, np.ndarray]:
@@ -96,7 +100,7 @@ class MemoryFitter:
             test = chunk == value
             train = [int(i) for i in np.flatnonzero(~test)]
             sub = MemoryFitter(self.spec, self.terms, self.starts, self.seed, self.fixed,
-                               self.prior).fit(
+                               self.prior, self.defaults).fit(
                 [configs[i] for i in train], ctx[train].tolist(), peak[train].tolist(),
                 [phases[i] for i in train] if phases else None, cross_validate=False)
             rows = [int(i) for i in np.flatnonzero(test)]
@@ -127,7 +131,8 @@ class MemoryFitter:
             rows = np.arange(len(runs))
             for _ in range(rounds):
                 x, known = np.stack(xs)[use, rows], np.stack(ks)[use, rows]
-                a, b = _with_prior(x * w[:, None], (y - known) * w, names, self.prior)
+                a, b = _with_prior(x * w[:, None], (y - known) * w, names, self.prior,
+                                   self.defaults or DEFAULT_COEFFICIENTS)
                 sol = lsq_linear(a, b, bounds=(lower, np.inf)).x
                 pick = np.argmax(np.stack([xi @ sol + ki for xi, ki in zip(xs, ks, strict=True)]),
                                  axis=0)
@@ -207,8 +212,8 @@ def bound_factor(residuals: Sequence[float] | np.ndarray, coverage: float = BOUN
     return round(max(1.0, float(ratio[rank])), 6)
 
 
-def _with_prior(x: np.ndarray, y: np.ndarray, names: Sequence[str],
-                weight: float) -> tuple[np.ndarray, np.ndarray]:
+def _with_prior(x: np.ndarray, y: np.ndarray, names: Sequence[str], weight: float,
+                defaults: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     """Rows pulling each coefficient weakly toward its first-principles default: short runs
     leave some directions unpinned (below 512 tokens the dequantized copy, the GQA repeat and a
     constant all grow alike), and there the physics, not the noise, should decide."""
@@ -218,5 +223,5 @@ def _with_prior(x: np.ndarray, y: np.ndarray, names: Sequence[str],
     keep = [i for i, t in enumerate(names) if t != "const"]
     rows = np.zeros((len(keep), x.shape[1]))
     rows[np.arange(len(keep)), keep] = scale[keep]
-    target = np.array([DEFAULT_COEFFICIENTS[names[i]] for i in keep]) * scale[keep]
+    target = np.array([defaults[names[i]] for i in keep]) * scale[keep]
     return np.vstack([x, rows]), np.r_[y, target]

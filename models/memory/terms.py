@@ -78,6 +78,11 @@ TERMS: tuple[Term, ...] = (
          "layers", _every(FIRST)),
     Term("sdpa_block", 0.0, "q tile × min(L, KV_TILE) × 2: a blocked attention kernel's score "
          "tile", (("attention", 4),)),
+    Term("eager_scores", 0.0, "chunk × heads × L × 2: the score matrix eager attention "
+         "materialises (every step, one-chunk prefills too; 0 under a fused kernel)",
+         (("attention", 5),)),
+    Term("chunk_logits", 0.0, "chunk × vocab × 2: logits of every position of the chunk (a plain "
+         "forward; 0 when only the last token's are made)", (("logits", 1),)),
     Term("const", 0.0, "1 byte: a constant (allocator, kernel workspaces), fitted per phase",
          _every(LAST)),
 )

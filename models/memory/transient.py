@@ -125,6 +125,8 @@ def transient_features(
         "smooth_work": s.queries * c.smooth_per_token,
         "pack_work": s.flushed * c.pack_per_token,
         "sdpa_block": s.tile,
+        "eager_scores": s.queries * s.end * (spec.num_heads * HALF),
+        "chunk_logits": s.queries * (spec.vocab_size * HALF),
         "const": np.ones(len(g)),
     }
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from models.artifact import ValidationReport
-from models.memory import kv_bytes_per_token_16bit
+from models.memory import DEFAULT_RUNTIME, PROFILES, kv_bytes_per_token_16bit
 from models.space import CHUNKS, KV_BITS
 from service.deps import RegistryDep, SettingsDep
 from service.grid import WEIGHT_IDS
 from service.registry import ModelEntry
 from service.reports import load_reports
-from service.schemas.responses import Calibration, MetricInfo, ModelInfo, ModelsResponse
+from service.schemas.responses import (
+    Calibration,
+    MetricInfo,
+    ModelInfo,
+    ModelsResponse,
+    RuntimeInfo,
+    RuntimesResponse,
+)
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -40,6 +47,7 @@ def calibration(entry: ModelEntry, reports: list[ValidationReport]) -> Calibrati
         calibrated_contexts=art.calibrated_contexts, tasks=sorted(art.accuracy), metrics=metrics,
         memory_fitted=art.memory is not None,
         memory_runtime=art.memory.runtime if art.memory else None,
+        memory_profiles=sorted(art.memory_profiles),
         memory_fit_max_abs_rel_residual=max((abs(r) for r in residuals), default=None),
         kv_error_keys=len(art.kv_error), predictable_configurations=len(cal.predictable),
         validation_reports=len(mine),
@@ -70,3 +78,12 @@ def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelsResponse:
     }
     return ModelsResponse(models=infos, unsupported=registry.unsupported,
                           artifact_errors=registry.errors, allowed=allowed)
+
+
+@router.get("/runtimes")
+def list_runtimes() -> RuntimesResponse:
+    """The runtime profiles a memory answer can be for (`runtime` in the prediction requests)."""
+    return RuntimesResponse(runtimes=[
+        RuntimeInfo(name=p.name, doc=p.doc, attention=p.attention, logits=p.logits,
+                    overhead_bytes=p.overhead_bytes, default=p.name == DEFAULT_RUNTIME)
+        for p in PROFILES.values()])

@@ -23,6 +23,9 @@ BudgetGiB = Annotated[float, Field(gt=0, le=1 << 20, allow_inf_nan=False,
 # loose on purpose: models.space.parse_config names what is wrong in a near miss
 CONFIG_PATTERN = r"^\s*w(16|4)[A-Za-z0-9-]{0,60}\s*$"
 WeightId = Literal["w16", "w4", "w4g64", "w4g32"]
+# models.memory.runtimes.PROFILES, spelled out for the schema (a test keeps the two equal)
+RuntimeName = Literal["hf-sdpa", "hf-sdpa-full-logits", "hf-eager", "hf-eager-generate", "flash",
+                      "flash-cuda"]
 KVBits = Literal[16, 8, 4, 2]
 ConfigId = Annotated[str, Field(description=f"canonical id: {ID_FORMAT}", max_length=64,
                                 pattern=CONFIG_PATTERN)]
@@ -40,6 +43,12 @@ class GridFilter(Request):
     weights: list[WeightId] | None = Field(None, min_length=1, description="weight settings")
     k_bits: list[KVBits] | None = Field(None, min_length=1, description="allowed key bits")
     v_bits: list[KVBits] | None = Field(None, min_length=1, description="allowed value bits")
+
+
+class RuntimeChoice(Request):
+    runtime: RuntimeName | None = Field(
+        None, description="runtime profile of the memory (default hf-sdpa; GET /v1/runtimes): "
+        "a profile without a fitted memory model uses first-principles terms, and says so")
 
 
 class AccuracyChoice(Request):

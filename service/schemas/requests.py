@@ -15,7 +15,7 @@ from service.schemas.common import (
     ContextTokens,
     GridFilter,
     ModelName,
-    Request,
+    RuntimeChoice,
 )
 
 
@@ -23,7 +23,7 @@ def _canonical(value: str) -> str:
     return parse_config(value).id
 
 
-class MemoryRequest(Request):
+class MemoryRequest(RuntimeChoice):
     model: ModelName
     config: ConfigId
     context_tokens: ContextTokens
@@ -34,7 +34,7 @@ class MemoryRequest(Request):
         return _canonical(value)
 
 
-class FrontierRequest(GridFilter, AccuracyChoice):
+class FrontierRequest(GridFilter, AccuracyChoice, RuntimeChoice):
     model: ModelName
     context_tokens: ContextTokens
     budget_gib: BudgetGiB | None = None
@@ -51,7 +51,7 @@ class FrontierRequest(GridFilter, AccuracyChoice):
         return None if values is None else [_canonical(v) for v in values]
 
 
-class Constraints(GridFilter, AccuracyChoice):
+class Constraints(GridFilter, AccuracyChoice, RuntimeChoice):
     accuracy_floor: float | None = Field(
         None, ge=-1e6, le=1e6, description="minimum predicted metric (-1e6 to 1e6; a ceiling "
         "for loss metrics)")

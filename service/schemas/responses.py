@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from service.schemas.common import ConfigPoint
+from service.schemas.common import ConfigPoint, RuntimeName
 
 AccuracySource = Literal["artifact", "none"]
 
@@ -36,6 +36,9 @@ class Calibration(BaseModel):
     metrics: list[MetricInfo]
     memory_fitted: bool
     memory_runtime: str | None
+    memory_profiles: list[str] = Field(
+        default_factory=list, description="runtime profiles with a fitted memory model (the "
+        "default's is memory_runtime's)")
     memory_fit_max_abs_rel_residual: float | None
     kv_error_keys: int
     predictable_configurations: int
@@ -78,6 +81,19 @@ class LedgerTerm(BaseModel):
     exact: bool = Field(description="counted exactly (true) or from the fitted formula (false)")
 
 
+class RuntimeInfo(BaseModel):
+    name: RuntimeName
+    doc: str
+    attention: Literal["sdpa", "eager", "flash"]
+    logits: Literal["last", "chunk"]
+    overhead_bytes: int = Field(description="a constant outside the allocator's counters")
+    default: bool
+
+
+class RuntimesResponse(BaseModel):
+    runtimes: list[RuntimeInfo]
+
+
 class MemoryResponse(BaseModel):
     """peak = weights + kv_cache + transient_peak + runtime_overhead; the `transient.*` terms are
     what each term holds in the phase that makes the transient peak (they sum to it)."""
@@ -85,6 +101,7 @@ class MemoryResponse(BaseModel):
     model: str
     config: str
     context_tokens: int
+    runtime: RuntimeName
     coefficients: Literal["fitted", "default"]
     terms: list[LedgerTerm]
     transient_peak_bytes: int = Field(
@@ -114,7 +131,12 @@ class Answer(BaseModel):
     metric: str | None
     higher_is_better: bool | None
     accuracy_source: AccuracySource
-    memory_coefficients: Literal["fitted", "default"]
+    runtime: RuntimeName = Field(
+        description="the runtime profile the memory is for (attention kernel, logits, overhead; "
+        "GET /v1/runtimes)")
+    memory_coefficients: Literal["fitted", "default"] = Field(
+        description="fitted: measured on this runtime profile (memory_runtime says where); "
+        "default: its first-principles terms")
     memory_runtime: str | None = Field(
         description="the runtime the memory fit was measured on (device-attention-dtype-kernel "
         "path, or <device>-unrecorded); null with first-principles terms")
