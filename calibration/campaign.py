@@ -126,6 +126,16 @@ class Campaign:
                         out.append((w, task, L, kl))
         return out
 
+    def memory_only(self, runs: int) -> list[Candidate]:
+        """Peak memory alone (n = 0) of a space-filling sample of `runs` candidates of the pool
+        at `contexts` (baselines first, every K/V pair and granularity present)."""
+        cands = initial_design(self.pool(), self.contexts, runs, self.seed)[:runs]
+        self.store.model_id(self.name, str(self.model_dir))
+        keys = [RunKey(self.name, c.id, L, self.tasks[0], self.seed, 0, self.device)
+                for c, L in cands]
+        sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
+        return cands
+
     def exhaustive(self) -> list[Candidate]:
         cands = exhaustive(self.pool(), self.contexts)
         self.run(cands)

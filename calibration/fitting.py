@@ -19,8 +19,15 @@ import numpy as np
 from calibration.store import Measurement, RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from models.accuracy import MetricModel, Target
-from models.artifact import Artifact, MetricFit
-from models.memory import CPU_SDPA_BLOCK, TRANSIENT_TERMS, MemoryFitter
+from models.artifact import Artifact, MemoryFit, MetricFit
+from models.memory import (
+    CPU_SDPA_BLOCK,
+    DEFAULT_RUNTIME,
+    PROFILES,
+    TRANSIENT_TERMS,
+    MemoryFitter,
+    profile_of,
+)
 from models.runtime import KERNEL_KEYS, UNRECORDED, runtime_label
 from models.space import BASELINE, parse_config
 from models.specs import ArchSpec, spec_from_config
@@ -53,17 +60,22 @@ def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
 
 
 def fit_memory(spec: ArchSpec, runs: Runs, max_context: int | None = None,
-               bound: bool = True) -> MemoryFitter:
-    """The memory fit of `runs`; `bound`: also the leave-one-chunk-out fits its upper bound
-    needs (a sweep's sampler, which only ranks candidates, skips them)."""
+               bound: bool = True, profile: str = DEFAULT_RUNTIME) -> MemoryFitter:
+    """The memory fit of `runs` measured on runtime `profile` (its terms, its first-principles
+    prior); `bound`: also the leave-one-chunk-out fits its upper bound needs (a sweep's
+    sampler, which only ranks candidates, skips them)."""
     rows = [(k, m) for k, m in runs if m.peak_bytes is not None
             and (max_context is None or k.context_tokens <= max_context)]
     if len(rows) < len(TRANSIENT_TERMS) + 1:
         raise ValueError(f"need at least {len(TRANSIENT_TERMS) + 1} runs with a measured peak "
                          f"to fit memory; have {len(rows)}")
-    # runs of one device per fit (build_artifact filters); CPU's attention tile is known
-    fixed = {"sdpa_block": CPU_SDPA_BLOCK} if rows[0][0].device == "cpu" else {}
-    return MemoryFitter(spec, fixed=fixed).fit([parse_config(k.config) for k, _ in rows],
+    # runs of one device per fit (build_artifact filters); CPU's SDPA attention tile is known
+    p = PROFILES[profile]
+    fixed = ({"sdpa_block": CPU_SDPA_BLOCK}
+             if rows[0][0].device == "cpu" and "sdpa_block" in p.fitted_terms() else {})
+    fitter = MemoryFitter(spec, terms=p.fitted_terms(), fixed=fixed,
+                          defaults=p.first_principles().coefficients)
+    return fitter.fit([parse_config(k.config) for k, _ in rows],
                                   [k.context_tokens for k, _ in rows],
                                   [int(m.peak_bytes or 0) for _, m in rows],
                                   [m.phase_bytes or None for _, m in rows],
@@ -115,9 +127,33 @@ def weights_kl_table(store: Store, model: str, device: str, task: str
     return {L: float(np.mean(v)) for L, v in sorted(by_len.items())} or None
 
 
+def profile_fits(spec: ArchSpec, stores: list[Store], model: str, device: str,
+                 max_context: int | None = None) -> dict[str, MemoryFit]:
+    """Memory fits of the runtime profiles other than the default, one per store of
+    memory-only probes (`kvpareto probe --attention eager`): profile name → fit."""
+    out: dict[str, MemoryFit] = {}
+    for store in stores:
+        runs, fingerprint = memory_runs(store.runs(model, "ok", device))
+        if not runs:
+            raise ValueError(f"{store.url}: no memory runs of {model!r} on {device}")
+        profile = profile_of(fingerprint.get("attention", "sdpa"))
+        if profile is None or profile == DEFAULT_RUNTIME:
+            raise ValueError(f"{store.url}: its runs were measured under "
+                             f"{fingerprint.get('attention', 'sdpa')} attention, the default "
+                             f"runtime's ({DEFAULT_RUNTIME}); --memory-db takes stores of "
+                             "another attention (kvpareto probe --attention eager)")
+        if profile in out:
+            raise ValueError(f"{store.url}: a second store of {profile} runs")
+        fit = fit_memory(spec, runs, max_context, profile=profile)
+        out[profile] = fit.to_fit(runtime_label(fingerprint), fingerprint)
+    return out
+
+
 def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu",
-                   max_memory_context: int | None = None) -> Artifact:
-    """The artifact of `model` from every ok run stored for it on `device`."""
+                   max_memory_context: int | None = None,
+                   memory_stores: list[Store] | None = None) -> Artifact:
+    """The artifact of `model` from every ok run stored for it on `device`; `memory_stores`:
+    stores of memory probes under other runtimes (`profile_fits`)."""
     config_json = json.loads((Path(model_dir) / "config.json").read_text())
     spec = spec_from_config(config_json, model)
     runs = [(k, m) for k, m in store.runs(model, "ok", device) if k.seed != VALIDATION_SEED]
@@ -138,5 +174,7 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
     return Artifact(
         model=model, config_json=config_json,
         memory=memory.to_fit(runtime_label(fingerprint), fingerprint),
+        memory_profiles=profile_fits(spec, memory_stores or [], model, device,
+                                     max_memory_context),
         kv_error=kv_error, accuracy=accuracy, calibrated_contexts=contexts, tasks=tasks,
     )

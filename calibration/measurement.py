@@ -32,10 +32,10 @@ def weights_folder(model_dir: str, config: Config) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _model(folder: str, device: str) -> Any:
+def _model(folder: str, device: str, attention: str = "sdpa") -> Any:
     """The loaded model, warmed up: a first forward pass may make one-time allocations
     (kernel workspaces, lazily built buffers) that a probe would count as transient."""
-    model = load_model(folder, device)
+    model = load_model(folder, device, attention=attention)
     ids = torch.zeros(1, 2 * WARMUP_CHUNK, dtype=torch.long, device=device)
     probe_prefill(model, ids, KVScheme(), WARMUP_CHUNK)
     return model
@@ -57,15 +57,16 @@ def _mean(values: tuple[float, ...]) -> float | None:
 
 
 def measure(model_dir: str, config_id: str, task: str, context_tokens: int, n: int, seed: int,
-            device: str = "cpu") -> Measurement:
-    """Measure one run; raises on failure (the runner records it). n = 0: memory only."""
+            device: str = "cpu", attention: str = "sdpa") -> Measurement:
+    """Measure one run; raises on failure (the runner records it). n = 0: memory only.
+    `attention` is the probe's (accuracy runs use sdpa: the two compute the same answers)."""
     from calibration.harness import evaluate
 
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; allowed: {', '.join(sorted(TASKS))}")
     config = parse_config(config_id)
     folder = str(weights_folder(model_dir, config))
-    model = _model(folder, device)
+    model = _model(folder, device, attention)
     peak, _ = probe_prefill(model, probe_ids(model_dir, task, context_tokens, seed), config.kv,
                             config.chunk)
     m = Measurement(peak_bytes=peak.peak_bytes, weights_bytes=peak.weights_bytes,
@@ -73,6 +74,9 @@ def measure(model_dir: str, config_id: str, task: str, context_tokens: int, n: i
                     phase_bytes=peak.phase_bytes)
     if n == 0:
         return m
+    if attention != "sdpa":
+        raise ValueError(f"accuracy runs use sdpa attention; {attention} is for memory-only "
+                         "probes (n = 0)")
     max_new = int(getattr(TASKS[task], "max_new_tokens", MAX_NEW_TOKENS))  # prose tasks: own
     r = evaluate(folder, config, task, context_tokens, n, seed, max_new, device)
     m.exact_match, m.exact_match_lower, m.exact_match_upper = (

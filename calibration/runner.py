@@ -28,15 +28,18 @@ def versions() -> dict[str, str]:
     return out
 
 
-def measure_real(model_dir: str, key: RunKey) -> Measurement:
-    """Real inference (imports torch lazily)."""
+def measure_real(model_dir: str, key: RunKey, attention: str = "sdpa") -> Measurement:
+    """Real inference (imports torch lazily); the run records its runtime, `attention`
+    included (bind it with functools.partial for a sweep under another attention)."""
     import torch
 
     from calibration.measurement import measure
 
     torch.set_num_threads(1)
-    return measure(model_dir, key.config, key.task, key.context_tokens, key.n, key.seed,
-                   key.device)
+    m = measure(model_dir, key.config, key.task, key.context_tokens, key.n, key.seed,
+                key.device, attention)
+    m.versions = versions() | fingerprint(key.device, attention=attention)
+    return m
 
 
 def run_one(model_dir: str, key: RunKey, measure: MeasureFn | None = None) -> Measurement:

@@ -16,6 +16,9 @@ ISA_LADDER = (
     ("avx2", {"avx2"}),
 )
 ISA_NAMES = tuple(name for name, _ in ISA_LADDER)
+# attention implementations a model is loaded with (transformers'); the probe measures each as
+# its own runtime (models.memory.runtimes)
+ATTENTIONS = ("sdpa", "eager")
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:

@@ -19,6 +19,9 @@ def fit(
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     max_memory_context: Annotated[int | None, typer.Option(help="memory fit: runs ≤ this")] = None,
     out_dir: Annotated[Path | None, typer.Option(help="artifact folder")] = None,
+    memory_db: Annotated[list[str] | None, typer.Option(
+        help="store of memory probes under another attention (kvpareto probe); repeatable")]
+    = None,
     db: DB = None,
 ) -> None:
     """Fit memory coefficients and accuracy models; write the versioned artifact atomically."""
@@ -28,7 +31,9 @@ def fit(
         raise ValueError(f"--device must be one of {', '.join(DEVICES)}; got {device!r}")
     model_dir, _ = model_folder(model, weights=False)
     store = open_store(db)
-    art = build_artifact(store, model_dir.resolve().name, model_dir, device, max_memory_context)
+    extra = [open_store(url) for url in memory_db or []]
+    art = build_artifact(store, model_dir.resolve().name, model_dir, device, max_memory_context,
+                         extra)
     path = artifact_path(out_dir or CalibrationSettings().artifact_dir, art.model)
     write_json_atomic(path, art)
     store.add_artifact(art.model, path)
@@ -47,7 +52,11 @@ def fit(
             table.add_row(task, metric, f.kind, str(f.n_runs), f"{f.cv_mae or 0.0:.4f}", width,
                           f"{f.floor:g}")
     console.print(table)
-    if art.memory:
-        res = [abs(r) for r in art.memory.residuals]
-        console.print(f"memory: {art.memory.n_runs} runs, median |residual| "
-                      f"{100 * sorted(res)[len(res) // 2]:.2f}%, max {100 * max(res):.2f}%")
+    mems = {"memory": art.memory} | {f"memory ({p})": f for p, f in art.memory_profiles.items()}
+    for which, mem in mems.items():
+        if mem is None:
+            continue
+        res = [abs(r) for r in mem.residuals]
+        console.print(f"{which}: {mem.n_runs} runs on {mem.runtime}, median |residual| "
+                      f"{100 * sorted(res)[len(res) // 2]:.2f}%, max {100 * max(res):.2f}%, "
+                      f"95 % bound x{mem.bound_factor:.4f}")

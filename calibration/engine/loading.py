@@ -18,17 +18,22 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from calibration.engine.driver import default_dtype
 from calibration.engine.packed_linear import PackedInt4Linear
 from calibration.kvcache.store import storage_bytes
+from calibration.runtime import ATTENTIONS
 
 DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 def load_model(
-    model_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+    model_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+    attention: str = "sdpa",
 ) -> Any:
-    """An eval-mode causal LM on `device` (dtype: bf16 on CPU, fp16 on CUDA unless given).
+    """An eval-mode causal LM on `device` (dtype: bf16 on CPU, fp16 on CUDA unless given) with
+    `attention` ("sdpa" or "eager", transformers' implementations).
 
     A folder whose config has `quantization_config.quant_method == "awq"` loads packed int4.
     """
+    if attention not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}; got {attention!r}")
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise ValueError(f"{model_dir} is not a Hugging Face model folder (no config.json)")
@@ -37,7 +42,7 @@ def load_model(
     quant = raw.get("quantization_config") or {}
     if not quant:
         model = AutoModelForCausalLM.from_pretrained(
-            model_dir, dtype=dtype, attn_implementation="sdpa", trust_remote_code=False,
+            model_dir, dtype=dtype, attn_implementation=attention, trust_remote_code=False,
             use_safetensors=True,
         )
         return model.to(device).eval()  # type: ignore[arg-type]
@@ -46,13 +51,14 @@ def load_model(
             f"{model_dir}: quantization {quant.get('quant_method')!r}/{quant.get('version')!r} "
             "is not supported; supported: awq/gemm (4-bit, zero point)"
         )
-    return _load_awq(model_dir, int(quant["group_size"]), torch.device(device), dtype)
+    return _load_awq(model_dir, int(quant["group_size"]), torch.device(device), dtype, attention)
 
 
-def _load_awq(model_dir: Path, group: int, device: torch.device, dtype: torch.dtype) -> Any:
+def _load_awq(model_dir: Path, group: int, device: torch.device, dtype: torch.dtype,
+              attention: str) -> Any:
     config = AutoConfig.from_pretrained(model_dir, trust_remote_code=False)
     config.quantization_config = None
-    config._attn_implementation = "sdpa"
+    config._attn_implementation = attention
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, dtype=dtype, trust_remote_code=False)
     for layer in model.model.layers:

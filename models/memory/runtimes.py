@@ -17,9 +17,10 @@ from models.memory.terms import DEFAULT_COEFFICIENTS, TRANSIENT_TERMS, MemoryCoe
 Attention = Literal["sdpa", "eager", "flash"]
 Logits = Literal["last", "chunk"]
 
-# eager attention (transformers' eager_attention_forward): 16-bit scores, then a float32 softmax
-# made from them (2 + 4 bytes live per score at its peak, = 3 × HALF), cast back to 16 bit
-EAGER_SCORE_COPIES = 3.0
+# eager attention (transformers' eager_attention_forward): while the float32 softmax is cast back
+# to 16 bit, the 16-bit scores it came from, the float32 probabilities and their 16-bit copy are
+# live: 2 + 4 + 2 bytes a score (= 4 × HALF)
+EAGER_SCORE_COPIES = 4.0
 # logits of every chunk position in the model's 16-bit dtype (transformers 5 upcasts only when
 # it computes a loss)
 CHUNK_LOGIT_COPIES = 1.0
