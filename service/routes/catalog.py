@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from models.artifact import ValidationReport
 from models.memory import DEFAULT_RUNTIME, PROFILES, kv_bytes_per_token_16bit
+from models.regime import longest_anchor
 from models.space import CHUNKS, KV_BITS
 from service.deps import RegistryDep, SettingsDep
 from service.grid import WEIGHT_IDS
@@ -41,10 +42,12 @@ def calibration(entry: ModelEntry, reports: list[ValidationReport]) -> Calibrati
     mine = [r for r in reports if r.model == entry.name]
     last = mine[-1] if mine else None
     residuals = art.memory.residuals if art.memory else []
+    anchors = {task: longest_anchor(fits) for task, fits in sorted(art.accuracy.items())}
     return Calibration(
         artifact_file=cal.path.name, created_at=art.created_at,
         schema_version=art.schema_version, code_version=art.code_version,
-        calibrated_contexts=art.calibrated_contexts, tasks=sorted(art.accuracy), metrics=metrics,
+        calibrated_contexts=art.calibrated_contexts, tasks=sorted(art.accuracy),
+        longest_anchor_tokens={t: n for t, n in anchors.items() if n is not None}, metrics=metrics,
         memory_fitted=art.memory is not None,
         memory_runtime=art.memory.runtime if art.memory else None,
         memory_profiles=sorted(art.memory_profiles),

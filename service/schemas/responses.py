@@ -33,6 +33,9 @@ class Calibration(BaseModel):
     code_version: str
     calibrated_contexts: list[int]
     tasks: list[str]
+    longest_anchor_tokens: dict[str, int] = Field(
+        description="per task, the longest context at which the 16-bit model was measured: "
+        "past it (or past max_positions) accuracy is null")
     metrics: list[MetricInfo]
     memory_fitted: bool
     memory_runtime: str | None

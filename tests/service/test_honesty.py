@@ -87,3 +87,13 @@ def test_an_unrecorded_kernel_path_is_named_and_warned_about(shared_client):
     res = post(shared_client, "/v1/frontier", context_tokens=1024)
     assert res["memory_runtime"] == "synthetic"
     assert not any("kernel path" in w for w in res["warnings"])
+
+
+def test_the_catalogue_says_where_accuracy_stops(short_anchors, shared_client):
+    """The page reads how far each task's 16-bit model was measured from GET /v1/models."""
+    def calibration(client: TestClient) -> dict:
+        models = {m["name"]: m for m in client.get("/v1/models").json()["models"]}
+        return models[CALIBRATED]["calibration"]
+
+    assert calibration(short_anchors)["longest_anchor_tokens"] == {"passkey": LONGEST}
+    assert calibration(shared_client)["longest_anchor_tokens"] == {"passkey": 131072}
