@@ -1,7 +1,8 @@
 // kvpareto frontier page: POST /v1/frontier for one model (and optionally a second to compare),
 // drawn with plotly. No accuracy is invented: where an answer's accuracy is null (no artifact,
 // or a context past the 16-bit anchors) configurations are drawn on a memory axis only.
-// The query lives in the URL (?model=&compare=&context=&budget=&task=&log=1) so views can be shared.
+// The query lives in the URL (?model=&compare=&context=&budget=&task=&runtime=&log=1) so views can
+// be shared.
 "use strict";
 // Three significant digits: testbed models peak at a few MiB, real ones at tens of GiB.
 const fmtGiB = (g) => (g >= 10 ? g.toFixed(1) : g.toPrecision(3));
@@ -14,6 +15,7 @@ const TABLE_ROWS = 200; // rows per model in the table (the downloads hold every
 // per series: line colour, cloud colour within the budget, cloud colour beyond it
 const COLOURS = [["#d62728", "#9bb7d4", "#dddddd"], ["#7b3fbf", "#c9aee8", "#ece4f5"]];
 let models = [];
+let defaultRuntime = "";
 let seq = 0;
 let shown = []; // the answers on screen: [model's, compare model's?]
 
@@ -41,7 +43,9 @@ function defaultContext(m) {
 
 // Half the 16-bit baseline's peak at that context, to two significant digits.
 async function defaultBudget(model, context) {
-  const mem = await api("/v1/memory", { model, context_tokens: context, config: BASELINE });
+  const body = { model, context_tokens: context, config: BASELINE };
+  if ($("runtime").value) body.runtime = $("runtime").value;
+  const mem = await api("/v1/memory", body);
   return parseFloat((mem.peak_gib / 2).toPrecision(2));
 }
 
@@ -87,6 +91,7 @@ function writeUrl() {
   q.set("context", $("context").value);
   q.set("budget", $("budget").value);
   if ($("task").value) q.set("task", $("task").value);
+  if ($("runtime").value && $("runtime").value !== defaultRuntime) q.set("runtime", $("runtime").value);
   if ($("log").checked) q.set("log", "1");
   history.replaceState(null, "", `${location.pathname}?${q}`);
 }
@@ -274,6 +279,7 @@ function frontierBody(model, task) {
     limit: LIMIT };
   if (budget > 0) body.budget_gib = budget;
   if (task) body.task = task;
+  if ($("runtime").value) body.runtime = $("runtime").value;
   return body;
 }
 
@@ -334,6 +340,11 @@ async function modelChanged() {
 async function init() {
   models = (await api("/v1/models")).models;
   const q = new URLSearchParams(location.search);
+  const runtimes = (await api("/v1/runtimes")).runtimes;
+  defaultRuntime = (runtimes.find((r) => r.default) || runtimes[0]).name;
+  const rt = runtimes.some((r) => r.name === q.get("runtime")) ? q.get("runtime") : defaultRuntime;
+  $("runtime").innerHTML = runtimes.map((r) => `<option title="${esc(r.doc)}"`
+    + `${r.name === rt ? " selected" : ""}>${esc(r.name)}</option>`).join("");
   const asked = byName(q.get("model"));
   const first = asked || models.find((m) => m.calibrated) || models[0];
   const options = (sel) => models.map((m) => `<option${m === sel ? " selected" : ""}>${esc(m.name)}</option>`);
@@ -349,7 +360,7 @@ async function init() {
     await applyDefaults(seq, context);
   }
   $("model").addEventListener("change", modelChanged);
-  for (const id of ["compare", "context", "budget", "task"]) $(id).addEventListener("change", () => refresh());
+  for (const id of ["compare", "context", "budget", "task", "runtime"]) $(id).addEventListener("change", () => refresh());
   $("log").addEventListener("change", () => { writeUrl(); if (shown.length) draw(shown); });
   $("download-csv").addEventListener("click", () => save(csv(shown), "text/csv", "csv"));
   $("download-json").addEventListener("click", () => save(

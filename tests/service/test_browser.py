@@ -241,3 +241,21 @@ def test_downloads_are_what_the_table_shows(live, page):
     body = json.loads(Path(got.value.path()).read_text())
     assert body["model"] == CALIBRATED
     assert [(CALIBRATED, p["config"]) for p in body["frontier"]] == table_rows(page)
+
+
+def test_the_runtime_changes_memory_and_rides_in_the_url(live, page):
+    url = live[0]
+    page.goto(page_url(url, {"model": UNCALIBRATED, "context": 8192, "budget": 40}))
+    ready(page)
+    assert page.input_value("#runtime") == "hf-sdpa"
+    base = {t["role"]: t for t in traces(page)}["baseline"]["x"][0]
+    change(page, "#runtime", "hf-eager")
+    assert parse_qs(urlsplit(page.url).query)["runtime"] == ["hf-eager"]
+    eager = {t["role"]: t for t in traces(page)}["baseline"]["x"][0]
+    r = httpx.post(f"{url}/v1/frontier", json={"model": UNCALIBRATED, "context_tokens": 8192,
+                                               "budget_gib": 40, "runtime": "hf-eager"},
+                   timeout=30).json()
+    assert eager == pytest.approx(r["baseline"]["memory"]["peak_gib"], rel=1e-6)
+    assert eager > base
+    assert [c for _, c in table_rows(page)][:5] == [p["config"] for p in r["frontier"]][:5]
+    assert any("runtime hf-eager" in w for w in page.locator("#warnings").all_inner_texts())
