@@ -12,6 +12,7 @@ COPY pyproject.toml README.m[d] ./
 COPY models ./models
 COPY service ./service
 COPY calibration ./calibration
+COPY kvpareto ./kvpareto
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 kvpareto \
     && rm -rf /src

@@ -25,10 +25,10 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check models calibration service tests bench scripts
+	$(BIN)/ruff check models calibration service kvpareto tests bench scripts
 
 typecheck: setup
-	$(BIN)/mypy models service calibration
+	$(BIN)/mypy models service calibration kvpareto
 
 bench: setup
 	$(BIN)/python -m bench.ledger

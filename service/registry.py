@@ -6,6 +6,7 @@ name, never by a path built from a request. A corrupt or foreign artifact is ref
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -232,14 +233,20 @@ def load_one(path: Path, grids: dict[str, ModelGrid]) -> Calibration:
     return calibrate(grid, artifact, path)
 
 
-def load_registry(artifact_dir: Path, strict: bool) -> Registry:
+def load_registry(
+    artifact_dir: Path, strict: bool, names: Collection[str] | None = None
+) -> Registry:
     """All shipped models, with the artifacts found in `artifact_dir`.
 
     strict: raise ArtifactError on the first bad artifact (reload); otherwise skip and record it.
+    names: only these shipped models and their artifact files (`<name>.json`), e.g. the one
+    model a CLI command asks about; a name that is not shipped is simply absent.
     """
     grids: dict[str, ModelGrid] = {}
     unsupported: dict[str, str] = {}
     for name in shipped_specs():
+        if names is not None and name not in names:
+            continue
         try:
             grids[name] = model_grid(name)
         except (UnsupportedArchitecture, ValueError) as exc:
@@ -247,6 +254,8 @@ def load_registry(artifact_dir: Path, strict: bool) -> Registry:
     calibrations: dict[str, Calibration] = {}
     errors: dict[str, str] = {}
     paths = sorted(artifact_dir.glob("*.json")) if artifact_dir.is_dir() else []
+    if names is not None:  # an artifact must be named after its model (`_check_foreign`)
+        paths = [p for p in paths if p.stem in names]
     for path in paths:
         try:
             cal = load_one(path, grids)

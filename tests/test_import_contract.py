@@ -2,6 +2,7 @@
 
 `models` is the torch-free analytical core: it imports neither `calibration` nor `service` nor a
 model runtime. `service` uses `models` only. `calibration` may import `models`, never `service`.
+`kvpareto` (the CLI's composition root) may import all three, never a model runtime.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ FORBIDDEN = {
     "models": RUNTIMES | {"calibration", "service", "bench"},
     "service": RUNTIMES | {"calibration", "bench"},
     "calibration": {"service", "bench"},
+    # the composition root: the CLI's answers import calibration (the app) and service (the
+    # answers), never a model runtime
+    "kvpareto": RUNTIMES | {"bench"},
 }
 
 

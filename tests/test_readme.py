@@ -106,7 +106,7 @@ def test_make_targets_shown_exist():
 def test_kvpareto_commands_shown_exist(line):
     from typer.testing import CliRunner
 
-    from calibration.cli import app
+    from kvpareto.cli import app  # the composed CLI: calibration's commands and the answers
 
     words = shlex.split(line)
     result = CliRunner().invoke(app, [words[1], "--help"], env={"COLUMNS": "200"})

@@ -15,7 +15,6 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import ArgumentError
 
 HELP = (
     "The `kvpareto` command line: memory ledger and grid (torch-free), calibration, fit, "
@@ -26,10 +25,10 @@ HELP = (
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP)
 console = Console()
 
-# ValueError covers ArtifactError, UnsupportedArchitecture and JSONDecodeError; ArgumentError a
-# malformed or unknown SQLAlchemy URL; the OSErrors a path that is missing or not ours to write.
+# ValueError covers ArtifactError, UnsupportedArchitecture and JSONDecodeError; the OSErrors a
+# path that is missing or not ours to write; `input_errors` adds SQLAlchemy's ArgumentError.
 INPUT_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, ArgumentError, FileNotFoundError, NotADirectoryError, PermissionError,
+    ValueError, FileNotFoundError, NotADirectoryError, PermissionError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,6 +46,14 @@ def describe(exc: BaseException) -> str:
     return one_line(str(exc) or type(exc).__name__)
 
 
+def input_errors() -> tuple[type[BaseException], ...]:
+    """INPUT_ERRORS and, once sqlalchemy is loaded, its ArgumentError (a malformed or unknown
+    SQLAlchemy URL): a command that never loaded sqlalchemy cannot raise it, so the CLI does not
+    import sqlalchemy (0.15 s) only to catch it."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return INPUT_ERRORS if sa_exc is None else (*INPUT_ERRORS, sa_exc.ArgumentError)
+
+
 def fail(message: str) -> NoReturn:
     """One clear line on stderr, exit status 2."""
     sys.stderr.write(f"error: {one_line(message)}\n")
@@ -60,7 +67,9 @@ def guarded(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except INPUT_ERRORS as exc:
+        except Exception as exc:
+            if not isinstance(exc, input_errors()):
+                raise
             fail(describe(exc))
 
     return wrapper  # type: ignore[return-value]
@@ -76,6 +85,8 @@ def run() -> None:
     """Run the app; an input error raised outside a command is reported the same way."""
     try:
         app()
-    except INPUT_ERRORS as exc:
+    except Exception as exc:
+        if not isinstance(exc, input_errors()):
+            raise
         sys.stderr.write(f"error: {describe(exc)}\n")
         sys.exit(2)

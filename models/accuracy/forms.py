@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import least_squares, lsq_linear
 
 from models.accuracy.design import F64, FREE_FEATURES
 
@@ -24,6 +23,8 @@ FORMS: tuple[Form, ...] = ("linear", "log_sum")
 def solve(x: F64, y: F64, n_free: int, slope_min: float | None = None) -> F64:
     """Least squares with non-negative weights but for the last n_free (the last of which,
     when `slope_min` is given, is the context slope and held at or above it)."""
+    from scipy.optimize import lsq_linear  # fitting only: predictions need no solver
+
     lower = np.r_[np.zeros(x.shape[1] - n_free), np.full(n_free, -np.inf)]
     if n_free and slope_min is not None:
         lower[-1] = slope_min
@@ -60,6 +61,8 @@ def fit_log(x: F64, t: F64, names: list[str], floor: float, form: str,
             slope_min: float | None) -> F64:
     """Coefficients of `log_loss` for targets t = log10(loss + floor); side weights ≥ 0 and
     the context slope ≥ `slope_min` (None: free)."""
+    from scipy.optimize import least_squares
+
     n_free = len(FREE_FEATURES)
     if form == "linear":
         return solve(x, t, n_free, slope_min)

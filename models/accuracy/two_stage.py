@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.isotonic import IsotonicRegression
 
 from models.accuracy.design import F64, FREE_FEATURES
 from models.accuracy.fitted import Fitted
@@ -22,6 +21,8 @@ def isotonic(z: F64, drop: F64) -> tuple[list[float], list[float]]:
 
     The conditional mean; a conditional median (pool-adjacent-violators on medians, which
     minimises the absolute error) was tried on the testbed and did no better."""
+    from sklearn.isotonic import IsotonicRegression  # fitting only: ~0.7 s to import
+
     iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(z, drop)
     return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
 

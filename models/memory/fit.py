@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import least_squares, lsq_linear
 
 from models.memory.grid import grid_arrays
 from models.memory.ledger import GridLedger
@@ -114,6 +113,8 @@ class MemoryFitter:
         """Per phase, linear least squares on that phase's measured peaks. A phase peaks in the
         last prefill chunk or the full one before a remainder: which one is decided by the
         previous round's coefficients (first round: the last chunk)."""
+        from scipy.optimize import lsq_linear  # fitting only: the ledger needs no solver
+
         coef: dict[str, float] = dict(self.fixed_)
         for phase, all_names in PHASES.items():
             runs = np.array([i for i, p in enumerate(phases) if p and phase in p], dtype=int)
@@ -144,6 +145,8 @@ class MemoryFitter:
 
     def _fit_max(self, feats: dict[str, np.ndarray], y: np.ndarray,
                  peak: np.ndarray) -> tuple[dict[str, float], int]:
+        from scipy.optimize import least_squares
+
         terms = [t for t in self.terms_ if t != "const"]  # the free overhead is the constant
         x = np.vstack([feats[t] for t in terms])
         index = {t: i for i, t in enumerate(terms)}

@@ -102,3 +102,33 @@ def test_the_entry_point_prints_one_line_not_a_traceback(tmp_path):
         "error: model-model-type: model_type 'nosuchmodel' is not supported; supported: "
         "llama, qwen2, mistral"]
     assert "Traceback" not in p.stderr + p.stdout
+
+
+def test_a_sqlalchemy_argument_error_is_an_input_error(capsys):
+    """`guarded` knows SQLAlchemy's ArgumentError without importing sqlalchemy itself (the
+    answer commands never load it): once sqlalchemy is loaded, its URL errors are one line."""
+    import typer
+    from sqlalchemy.exc import ArgumentError
+
+    from calibration.cli.app import guarded
+
+    @guarded
+    def opens_a_store() -> None:
+        raise ArgumentError("Could not parse SQLAlchemy URL from given URL string")
+
+    with pytest.raises(typer.Exit) as exit_:
+        opens_a_store()
+    assert exit_.value.exit_code == 2
+    assert capsys.readouterr().err == (
+        "error: Could not parse SQLAlchemy URL from given URL string\n")
+
+
+def test_an_unknown_error_is_not_swallowed():
+    from calibration.cli.app import guarded
+
+    @guarded
+    def broken() -> None:
+        raise KeyError("a bug, not an input error")
+
+    with pytest.raises(KeyError):
+        broken()

@@ -1,0 +1,3 @@
+from kvpareto.cli import main
+
+main()
