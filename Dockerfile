@@ -1,5 +1,9 @@
 # kvpareto prediction service: models/ + service/ only, no torch (no `calibration` extra).
-FROM python:3.11-slim
+# BASE: python:3.11-slim from Docker Hub. Where Docker Hub cannot be reached,
+# `python scripts/docker_image.py build` makes localhost/kvpareto-base:bookworm from Debian
+# packages (bookworm's Python 3.11 in a venv on PATH) and builds with it as BASE.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -8,7 +8,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # connection limits of the served command (the Dockerfile uses the same; README: Service)
 UVICORN_LIMITS := --timeout-keep-alive 5 --limit-concurrency 256 --backlog 512 --h11-max-incomplete-event-size 16384
 
-.PHONY: setup run test lint typecheck bench openapi serve calibrate calibrate-testbed train-testbed real-models clean
+.PHONY: setup run test lint typecheck bench openapi image serve calibrate calibrate-testbed train-testbed real-models clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: setup
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.frontier
 	$(BIN)/python -m bench.service
+
+# The service's container image (podman or docker; docs/service.md#docker). Standard library only.
+image:
+	$(PY) scripts/docker_image.py build
 
 openapi: setup
 	$(BIN)/python -m service.openapi > openapi.yaml
