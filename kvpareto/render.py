@@ -61,9 +61,11 @@ def title(answer: Answer) -> str:
     else:
         verb = "frontier" if isinstance(answer, FrontierResponse) else "recommendation"
         head = f"{verb}: {answer.model} at {answer.context_tokens:,} tokens{budget}"
+    memory = f" · runtime {answer.runtime}" + (
+        "" if answer.memory_coefficients == "fitted" else " (first-principles memory)")
     if answer.accuracy_source == "none":
-        return f"{head} · memory only (no accuracy model)"
-    return f"{head} · {answer.task} / {answer.metric}"
+        return f"{head}{memory} · memory only (no accuracy model)"
+    return f"{head}{memory} · {answer.task} / {answer.metric}"
 
 
 def table(answer: Answer) -> Table:

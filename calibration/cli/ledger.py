@@ -11,7 +11,14 @@ from rich.table import Table
 
 from calibration.artifacts import fitted_coefficients
 from calibration.cli.app import console
-from models.memory import gib, kv_bytes_per_token_16bit, ledger
+from models.memory import (
+    DEFAULT_RUNTIME,
+    RUNTIME_NAMES,
+    gib,
+    kv_bytes_per_token_16bit,
+    ledger,
+    runtime_profile,
+)
 from models.space import Config, enumerate_grid, full_grid, parse_config
 from models.specs import load_spec, shipped_specs
 
@@ -20,20 +27,29 @@ def memory(
     model: Annotated[str, typer.Option(help="shipped spec name or path to a config.json")],
     context: Annotated[int, typer.Option(help="context length in tokens")],
     config: Annotated[str, typer.Option(help="configuration id")] = "w16-k16v16-cfull",
+    runtime: Annotated[str, typer.Option(
+        help="runtime profile: " + ", ".join(RUNTIME_NAMES))] = DEFAULT_RUNTIME,
     as_json: Annotated[bool, typer.Option("--json", help="bytes per term as JSON")] = False,
 ) -> None:
-    """The memory ledger of one configuration at one context length."""
+    """The memory ledger of one configuration at one context length, under a runtime profile
+    (its fitted coefficients when the model's artifact has them, else first principles)."""
     if context <= 0:
         raise ValueError(f"--context must be a positive number of tokens; got {context}")
+    profile = runtime_profile(runtime)
     spec = load_spec(model)
     cfg = parse_config(config)
-    coefficients = fitted_coefficients(spec.name)
+    coefficients = fitted_coefficients(spec.name, runtime)
+    fitted = "fitted" if coefficients is not None else "default"
+    if coefficients is None and runtime != DEFAULT_RUNTIME:
+        coefficients = profile.first_principles()
     result = ledger(spec, cfg, context, coefficients)
     if as_json:
         doc = {
             "model": spec.name,
             "config": cfg.id,
             "context_tokens": context,
+            "runtime": runtime,
+            "coefficients": fitted,
             "bytes": result.terms,
             "exact": result.exact,
             "transient_peak_bytes": result.transient_peak,
@@ -43,13 +59,12 @@ def memory(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    table = Table(title=f"{spec.name} · {cfg.id} · {context:,} tokens")
+    table = Table(title=f"{spec.name} · {cfg.id} · {context:,} tokens · runtime {runtime}")
     table.add_column("term")
     table.add_column("GiB", justify="right")
     table.add_column("bytes", justify="right")
     table.add_column("source")
     for term, n_bytes in result.terms.items():
-        fitted = "fitted" if coefficients is not None else "default"
         source = "exact" if result.exact[term] else fitted
         if term.startswith("transient.") and not n_bytes:
             continue  # not live in the phase that makes the peak
