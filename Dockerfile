@@ -29,5 +29,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 # connection limits as in the Makefile's UVICORN_LIMITS (README: Service)
 CMD ["uvicorn", "--factory", "service.main:create_app", "--host", "0.0.0.0", "--port", "8000", \
-     "--timeout-keep-alive", "5", "--limit-concurrency", "256", "--backlog", "512", \
+     "--workers", "2", "--timeout-keep-alive", "5", "--limit-concurrency", "256", "--backlog", "512", \
      "--h11-max-incomplete-event-size", "16384"]

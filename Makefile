@@ -7,6 +7,9 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 # connection limits of the served command (the Dockerfile uses the same; README: Service)
 UVICORN_LIMITS := --timeout-keep-alive 5 --limit-concurrency 256 --backlog 512 --h11-max-incomplete-event-size 16384
+# one process per core: a worker computes one heavy request at a time (KVPARETO_MAX_HEAVY), so
+# two workers keep both cores busy; an admin reload reaches both (service/reload.py)
+UVICORN_WORKERS := --workers 2
 
 .PHONY: setup run test lint typecheck bench openapi image serve calibrate calibrate-testbed train-testbed real-models clean
 
@@ -43,7 +46,7 @@ openapi: setup
 	$(BIN)/python -m service.openapi > openapi.yaml
 
 serve: setup
-	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_LIMITS)
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_WORKERS) $(UVICORN_LIMITS)
 
 # The main job: make sure the testbed artifacts exist, then serve the predicted frontiers.
 run: setup
@@ -55,7 +58,7 @@ run: setup
 	@echo "      curl -s http://127.0.0.1:8000/v1/recommend -H 'content-type: application/json' \\"
 	@echo "        -d '{\"model\": \"testbed-llama\", \"context_tokens\": 1024, \"budget_gib\": 0.004, \"max_drop\": 0.02}'"
 	@echo
-	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_LIMITS)
+	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_WORKERS) $(UVICORN_LIMITS)
 
 # Calibrate, fit and validate every testbed model (artifacts are committed; ~minutes per model).
 calibrate-testbed: setup  # ~70 min for the three with two processes on a 2-core machine

@@ -115,17 +115,31 @@ async def phase(port: int, per_client: list[list[Request]], seconds: float,
     print(health.line("  /healthz meanwhile", wall))
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's workers are children of its supervisor)."""
+    out = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            out += tree(int(child))
+    return out
+
+
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of the server: the process and every worker, summed."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(ln.split()[1]) / 1024 for ln in lines if ln.startswith("VmRSS:"))
+    return total
 
 
 def server_command(port: int) -> list[str]:
     """The `make run` server (the Makefile's uvicorn line), on a free loopback port."""
     make = (ROOT / "Makefile").read_text().splitlines()
-    variables = dict(ln.split(":=", 1) for ln in make if ln.startswith("UVICORN_LIMITS"))
+    variables = dict(ln.split(":=", 1) for ln in make if ln.startswith("UVICORN_"))
     line = next(ln for ln in make if "uvicorn --factory" in ln and "8000" in ln)
     for name, value in variables.items():
         line = line.replace(f"$({name.strip()})", value.strip())

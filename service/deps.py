@@ -6,18 +6,23 @@ A model name is only ever a key of the registry; nothing builds a path from it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from models.artifact import ArtifactError
 from service.errors import Busy, NotFound
 from service.metrics import Metrics
-from service.registry import ModelEntry, Registry
+from service.registry import ModelEntry, Registry, load_registry
+from service.reload import ReloadSignal
 from service.settings import Settings
+
+log = logging.getLogger("kvpareto.service")
 
 bearer = HTTPBearer(auto_error=False, description="KVPARETO_ADMIN_TOKEN")
 
@@ -28,8 +33,26 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
+    """The registry snapshot, reloaded first when another worker announced a reload."""
+    app = request.app
+    signal: ReloadSignal = app.state.reload_signal
+    if signal.changed():
+        await follow_reload(app)
+    registry: Registry = app.state.registry
     return registry
+
+
+async def follow_reload(app: Any) -> None:
+    """Reload this worker's registry as another worker did; a set that no longer loads cleanly
+    is refused here too (the last good one keeps serving)."""
+    settings: Settings = app.state.settings
+    async with app.state.reload_lock:
+        try:
+            registry = await asyncio.to_thread(load_registry, settings.artifact_dir, True)
+        except ArtifactError as exc:
+            log.error("reload announced by another worker refused: %s", exc)
+            return
+        app.state.registry = registry
 
 
 async def get_metrics(request: Request) -> Metrics:

@@ -21,6 +21,7 @@ from service.errors import Busy, InputError, NotFound
 from service.metrics import Metrics
 from service.middleware import BodyLimit, Instrument
 from service.registry import load_registry
+from service.reload import ReloadSignal, default_marker
 from service.routes import admin, catalog, frontier, memory, meta, page, plan, validations
 from service.settings import Settings
 
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.reload_lock = asyncio.Lock()
+    app.state.reload_signal = ReloadSignal(
+        settings.reload_marker or default_marker(settings.artifact_dir))
     app.state.heavy = HeavyGate(settings.max_heavy, settings.max_queued, settings.heavy_wait_s)
 
     @app.exception_handler(RequestValidationError)

@@ -29,10 +29,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="larger bodies get 413")
     max_grid: int = Field(default=20_000, ge=1, description="most configurations per request")
     cache_entries: int = Field(default=64, ge=0, description="cached ledgers/predictions/model")
-    max_heavy: int = Field(default=4, ge=1, description="heavy requests computed at once (503 "
-                           "with Retry-After beyond)")
+    max_heavy: int = Field(default=1, ge=1, description="heavy requests a worker computes at "
+                           "once, the rest wait in order (503 with Retry-After beyond the queue)")
     max_queued: int = Field(default=64, ge=0, description="heavy requests waiting for a slot")
     heavy_wait_s: float = Field(default=10.0, gt=0, description="longest wait for a slot")
     retry_after_s: int = Field(default=1, ge=0, description="Retry-After of a busy 503")
     max_reports: int = Field(default=10_000, ge=1, description="most validation reports read")
+    reload_marker: Path | None = Field(default=None, description="file through which an admin "
+                                       "reload reaches every worker (default: one per server in "
+                                       "the temp folder)")
     max_listed: int = Field(default=2_000, ge=1, description="most configurations in one answer")

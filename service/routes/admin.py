@@ -1,6 +1,7 @@
 """`POST /v1/admin/reload`: reload every artifact atomically (bearer token).
 
 All or nothing: one corrupt or foreign file refuses the reload and the old set keeps serving.
+Under several workers the others follow through `service.reload` (within half a second).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ async def reload(
             detail = f"reload refused, previous artifacts keep serving: {exc}"
             raise HTTPException(409, detail) from None
         request.app.state.registry = registry
+        request.app.state.reload_signal.announce()  # the other workers follow
     metrics.reloads.labels("ok").inc()
     metrics.artifacts.set(registry.artifacts_loaded)
     loaded = sorted(n for n, e in registry.models.items() if e.calibration)
