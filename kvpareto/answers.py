@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.text import Text
 
 from calibration.cli.app import console
@@ -40,6 +41,7 @@ RUNTIME = Annotated[str | None, typer.Option(
     "given")]
 ARTIFACTS = Annotated[Path | None, typer.Option(
     help="folder of artifact JSON (default: the service's, env KVPARETO_ARTIFACT_DIR)")]
+PIPED_WIDTH = 160  # columns of a table written to a pipe or file
 AS_JSON = Annotated[bool, typer.Option("--json", help="the API's response body, as JSON")]
 AS_CSV = Annotated[bool, typer.Option("--csv", help="the listed points as CSV, one per row")]
 
@@ -68,9 +70,11 @@ def _show(answer: Answer, notes: list[str], as_json: bool, as_csv: bool) -> None
             if line.startswith(("warning: ", "refused: ")):
                 sys.stderr.write(line + "\n")
     else:
-        console.print(render.table(answer))
+        # piped or redirected, rich would cut the table to 80 columns: give it room instead
+        out = console if console.is_terminal else Console(width=PIPED_WIDTH)
+        out.print(render.table(answer))
         for line in render.notes(answer):
-            console.print(Text(line), soft_wrap=True)
+            out.print(Text(line), soft_wrap=True)
 
 
 def frontier(
