@@ -54,6 +54,7 @@ def main() -> None:
     print(f"model {args.model}, 16-bit, n={args.n}, seed {args.seed}, {args.threads} thread(s)")
     print("| task | tokens | exact match | Wilson 95% | answer NLL | seconds |")
     print("|---|---|---|---|---|---|")
+    outliers: dict[int, list[tuple[float, ...]]] = {}
     for spec in args.tasks:
         task = parse_task(spec)
         budget = int(getattr(task, "max_new_tokens", 12))
@@ -64,10 +65,23 @@ def main() -> None:
             print(f"| {spec} | {length} | {r.accuracy:.3f} ({round(r.accuracy * r.n)}/{r.n}) | "
                   f"[{r.accuracy_low:.2f}, {r.accuracy_high:.2f}] | {r.answer_nll:.3f} | "
                   f"{time.time() - t0:.0f} |", flush=True)
+            outliers.setdefault(length, []).append(r.key_outlier_ratio)
             if args.show:
                 samples = task.generate(_tokenizer(args.model), length, args.n, args.seed)
                 for s, pred in zip(samples, r.predictions, strict=True):
                     print(f"    {task.score(pred, s):.0f} want {s.answer!r} got {pred!r}")
+    for length, rows in sorted(outliers.items()):
+        lo, mid, hi = outlier_summary(rows)
+        print(f"key outlier ratio per layer at {length} tokens (min / median / max over "
+              f"layers): {lo:.1f} / {mid:.1f} / {hi:.1f}")
+
+
+def outlier_summary(per_task: list[tuple[float, ...]]) -> tuple[float, float, float]:
+    """(min, median, max) over layers of the key outlier ratio (max / median channel mean |k|
+    of the 16-bit context keys), each layer averaged over the tasks' prompts."""
+    layers = [sum(col) / len(col) for col in zip(*per_task, strict=True)]
+    ordered = sorted(layers)
+    return ordered[0], ordered[len(ordered) // 2], ordered[-1]
 
 
 def _tokenizer(model_dir: str) -> Any:
