@@ -25,6 +25,9 @@ def probe(
     attention: Annotated[str, typer.Option(help="sdpa | eager")] = "eager",
     task: Annotated[str, typer.Option(help="task whose first prompt is prefilled")] =
     "kv_retrieval",
+    weights: Annotated[str, typer.Option(
+        help="weight settings to sample, e.g. w16 (default: all the pool has; 4-bit ones run "
+        "AWQ first)")] = "",
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     seed: Annotated[int, typer.Option(help="sample and prompt seed")] = 0,
     db: DB = None,
@@ -34,6 +37,7 @@ def probe(
     from calibration.campaign import Campaign
     from calibration.executors import LocalExecutor
     from calibration.runner import measure_real
+    from calibration.sampler import pool
     from calibration.tasks import TASKS
 
     if attention not in ATTENTIONS:
@@ -44,6 +48,14 @@ def probe(
         raise ValueError(f"--runs must be a positive integer; got {runs}")
     model_dir, spec = model_folder(model)
     ctx = context_lengths(contexts, "contexts", spec)
+    configs = pool(spec)
+    if weights.strip():
+        allowed = sorted({c.weights.id for c in configs})
+        wanted = {w.strip() for w in weights.split(",") if w.strip()}
+        if wanted - set(allowed):
+            raise ValueError(f"--weights {weights!r}: allowed for {spec.name}: "
+                             f"{', '.join(allowed)}")
+        configs = [c for c in configs if c.weights.id in wanted]
     device = device_name(device)
     store = open_store(db)
     name = model_dir.name
@@ -60,7 +72,7 @@ def probe(
             progress.update(bar, advance=1, description=f"{key.config} L={key.context_tokens}")
 
         camp = Campaign(store, LocalExecutor(measure), model_dir, ctx, [task], 0, seed, device,
-                        on_result)
+                        on_result, configs=configs)
         camp.memory_only(runs)
     done = [m for _, m in store.runs(name, None, device)]
     console.print(f"{name}: {len(done)} memory probes under {attention} attention stored "

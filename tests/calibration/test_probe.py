@@ -72,6 +72,7 @@ def test_a_default_runtime_store_is_no_memory_db(tmp_path):
     (["--runs", "0"], "--runs must be a positive integer"),
     (["--task", "gsm8k"], "unknown task 'gsm8k'"),
     (["--contexts", "0"], "--contexts must list positive integers"),
+    (["--weights", "w8"], "--weights 'w8': allowed for"),
 ])
 def test_probe_refuses_bad_options_in_one_line(tiny_model_dir, tmp_path, args, needle,
                                                one_line_error):
