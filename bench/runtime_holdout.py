@@ -4,7 +4,8 @@ runtime's fit: does the profile's own fit predict what that runtime really alloc
     python -m bench.runtime_holdout [--db runs/testbed-eager-holdout.db] [--profile ...]
 
 The store holds memory-only probes (`kvpareto probe`, scripts/probe_testbed_eager_holdout.sh)
-of configurations and lengths the fit never saw; the artifacts are the shipped ones.
+of configurations and lengths the fit never saw; the artifacts are the shipped ones (a model
+without one is predicted from its shipped spec and first principles alone).
 """
 
 from __future__ import annotations
@@ -18,30 +19,41 @@ from rich.table import Table
 
 from calibration.store import Store
 from models.artifact import artifact_path, load_artifact
-from models.memory import GridLedger, MemoryCoefficients, grid_arrays, runtime_profile
+from models.memory import (
+    DEFAULT_RUNTIME,
+    GridLedger,
+    MemoryCoefficients,
+    grid_arrays,
+    runtime_profile,
+)
 from models.paths import ARTIFACT_DIR
 from models.space import parse_config
-from models.specs import spec_from_config
+from models.specs import load_spec, spec_from_config
 
 MODELS = ("testbed-llama", "testbed-qwen2", "testbed-mistral")
 
 
 def errors(db: str, model: str, profile: str) -> dict[str, dict[str, float]]:
     """Per way of predicting: median and max |relative error|, and the bound's coverage."""
-    art = load_artifact(artifact_path(Path(ARTIFACT_DIR), model))
-    spec = spec_from_config(dict(art.config_json), model)
+    path = artifact_path(Path(ARTIFACT_DIR), model)
+    art = load_artifact(path) if path.is_file() else None
+    spec = spec_from_config(dict(art.config_json), model) if art else load_spec(model)
     runs = [(k, m) for k, m in Store(db).runs(model, "ok") if m.peak_bytes]
     if not runs:
         raise ValueError(f"{db}: no probes of {model}")
     grid = grid_arrays([parse_config(k.config) for k, _ in runs])
     ctx = np.array([k.context_tokens for k, _ in runs], dtype=np.int64)
     measured = np.array([m.peak_bytes for _, m in runs], dtype=float)
-    fit = art.memory_profiles.get(profile)
+    fit = art.memory_profiles.get(profile) if art else None
+    default = art.memory if art else None
     ways: dict[str, MemoryCoefficients | None] = {
         f"{profile} fit": fit.to_coefficients() if fit else None,
         f"{profile} first principles": runtime_profile(profile).first_principles(),
-        "hf-sdpa fit (the runtime ignored)": art.memory.to_coefficients() if art.memory else None,
+        "hf-sdpa fit (the runtime ignored)": default.to_coefficients() if default else None,
     }
+    if profile != DEFAULT_RUNTIME and default is None:
+        ways["hf-sdpa first principles (the runtime ignored)"] = (
+            runtime_profile(DEFAULT_RUNTIME).first_principles())
     out = {}
     for way, coef in ways.items():
         if coef is None:
