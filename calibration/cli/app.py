@@ -82,11 +82,25 @@ def register(*commands: Callable[..., Any], name: str | None = None) -> None:
 
 
 def run() -> None:
-    """Run the app; an input error raised outside a command is reported the same way."""
+    """Run the app; an input error raised outside a command, and a mistyped option or value
+    (click's usage errors), are reported the same way: one line, exit status 2."""
     try:
-        app()
+        code = app(standalone_mode=False, prog_name="kvpareto")
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except typer.exceptions.TyperException as exc:  # click's usage errors, as Typer vendors them
+        status = int(getattr(exc, "exit_code", 1))
+        if status != 2 or type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(status)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        sys.stderr.write(f"error: {one_line(exc.format_message())}{where}\n")  # type: ignore[attr-defined]
+        sys.exit(2)
     except Exception as exc:
         if not isinstance(exc, input_errors()):
             raise
         sys.stderr.write(f"error: {describe(exc)}\n")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -104,6 +104,27 @@ def test_the_entry_point_prints_one_line_not_a_traceback(tmp_path):
     assert "Traceback" not in p.stderr + p.stdout
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (["frontier", "--model", "testbed-llama", "--context", "abc"],
+     "error: Invalid value for '--context': Input should be a valid integer, unable to parse "
+     "string as an integer (see `kvpareto frontier --help`)"),
+    (["frontier", "--model", "testbed-llama"],
+     "error: Missing option '--context'. (see `kvpareto frontier --help`)"),
+    (["memory", "--model", "testbed-llama", "--context", "1024", "--bogus", "1"],
+     "error: No such option: --bogus (see `kvpareto memory --help`)"),
+    (["nosuch"], "error: No such command 'nosuch'. (see `kvpareto --help`)"),
+], ids=["bad-value", "missing", "unknown-option", "unknown-command"])
+def test_a_mistyped_command_line_is_one_line_too(args, line):
+    """click's usage errors (Typer's boxed panel before) get the one line every input error
+    gets, exit status 2."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    p = subprocess.run([sys.executable, "-m", "kvpareto", *args], capture_output=True,
+                       text=True, env=env, cwd=REPO, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [line]
+    assert p.stdout == ""
+
+
 def test_a_sqlalchemy_argument_error_is_an_input_error(capsys):
     """`guarded` knows SQLAlchemy's ArgumentError without importing sqlalchemy itself (the
     answer commands never load it): once sqlalchemy is loaded, its URL errors are one line."""
