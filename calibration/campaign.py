@@ -15,7 +15,7 @@ from calibration.executors import Executor, sweep
 from calibration.fitting import METRICS, fit_memory
 from calibration.sampler import ActiveSampler, Candidate, exhaustive, fill, initial_design, pool
 from calibration.store import Measurement, RunKey, Store
-from models.space import BASELINE, Config, parse_config
+from models.space import AWQ_GROUPS, BASELINE, Config, Weights, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 OnResult = Callable[[RunKey, Measurement], None]
@@ -106,15 +106,18 @@ class Campaign:
                 for c in done for L in self.memory_contexts]
         sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
 
-    def weights_kl(self) -> list[tuple[str, str, int, float]]:
+    def weights_kl(self, ids: Sequence[str] | None = None) -> list[tuple[str, str, int, float]]:
         """What 4-bit weights alone do to the answers (KL vs the 16-bit weights, both with a
-        16-bit cache), for every 4-bit weights id run so far, every task, at every calibrated
-        and anchor length, on the runs' own prompts. Runs' `kl` is measured against their own
-        weights; the accuracy model adds this to it. Returns what was measured now."""
+        16-bit cache), for the 4-bit weights `ids` (default: every one run so far; each needs
+        its AWQ folder, hours on a real model), every task, at every calibrated and anchor
+        length, on the runs' own prompts. Runs' `kl` is measured against their own weights; the
+        accuracy model adds this to it. Returns what was measured now."""
         from calibration.weights_kl import WeightsProbe, stored_weights_kl
 
-        ids = sorted({c.weights.id for c in (parse_config(k.config) for k, _ in
-                      self.store.runs(self.name, "ok", self.device)) if c.weights.bits == 4})
+        if ids is None:
+            ids = sorted({c.weights.id for c in (parse_config(k.config) for k, _ in
+                          self.store.runs(self.name, "ok", self.device))
+                          if c.weights.bits == 4})
         out = []
         for w in ids:
             for L in sorted({*self.contexts, *self.anchor_contexts}):
@@ -135,6 +138,13 @@ class Campaign:
                 for c, L in cands]
         sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
         return cands
+
+    def awq_ids(self) -> list[str]:
+        """Every 4-bit weights id this model admits (the service serves them all)."""
+        from models.memory import compatible
+
+        served = compatible(self.spec(), [Config(Weights(4, g)) for g in AWQ_GROUPS])
+        return sorted({c.weights.id for c in served})
 
     def exhaustive(self) -> list[Candidate]:
         cands = exhaustive(self.pool(), self.contexts)

@@ -11,6 +11,7 @@ Accuracy: `models.accuracy.MetricModel`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,7 @@ from models.specs import ArchSpec, spec_from_config
 # (store column, kind) of every fitted accuracy metric
 METRICS: dict[str, Literal["accuracy", "loss"]] = {
     "exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
+DEFAULT_GROUP = 128  # AWQ group size of `w4`
 MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accuracy fit
 
 
@@ -90,11 +92,25 @@ LOSS_FLOORS = {"kl": (0.01, 0.03, 0.1), "answer_nll": (1e-3, 1e-2, 3e-2, 1e-1),
                "exact_match": (0.01, 0.05, 0.2)}
 
 
+@dataclass(frozen=True)
+class WeightsKL:
+    """The 4-bit weights' own KL on one task, measured: per AWQ group size, context → mean over
+    the prompt sets, and the standard error of a new prompt set's mean around it."""
+
+    mean: dict[int, dict[int, float]]
+    se: dict[int, dict[int, float]]
+
+    def fields(self) -> dict[str, object]:
+        """The KL fit's fields (`MetricFit.weights_kl`, `weights_kl_groups`, `weights_kl_se`)."""
+        return {"weights_kl": self.mean.get(DEFAULT_GROUP),
+                "weights_kl_groups": self.mean or None, "weights_kl_se": self.se or None}
+
+
 def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
                  metrics: dict[str, Literal["accuracy", "loss"]] = METRICS,
-                 weights_kl: dict[int, float] | None = None) -> dict[str, MetricFit]:
-    """One MetricFit per metric for `task` over its accuracy runs (n ≥ MIN_N). `weights_kl`
-    (context → KL of the 4-bit weights alone) goes with the KL fit: runs' KL leaves it out."""
+                 weights: WeightsKL | None = None) -> dict[str, MetricFit]:
+    """One MetricFit per metric for `task` over its accuracy runs (n ≥ MIN_N). `weights` (the
+    4-bit weights' own KL) goes with the KL fit: runs' KL leaves it out."""
     rows = [(k, m) for k, m in runs if k.task == task and k.n >= MIN_N]
     out = {}
     for metric, kind in metrics.items():
@@ -111,20 +127,33 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
                                 [k.context_tokens for k, _ in have],
                                 [getattr(m, metric) for _, m in have], kv_error,
                                 guide=guide).to_fit()
-    if weights_kl and "kl" in out:
-        out["kl"] = out["kl"].model_copy(update={"weights_kl": dict(sorted(weights_kl.items()))})
+    if weights and DEFAULT_GROUP in weights.mean and "kl" in out:
+        out["kl"] = out["kl"].model_copy(update=weights.fields())
     return out
 
 
-def weights_kl_table(store: Store, model: str, device: str, task: str
-                     ) -> dict[int, float] | None:
-    """Context → KL of the shipped 4-bit weights (AWQ, group 128) alone on `task`, averaged
-    over the prompt sets measured; None when none was (`Campaign.weights_kl`)."""
-    by_len: dict[int, list[float]] = {}
-    for (w, t, L, _, _), kl in store.weights_kl(model, device).items():
-        if w == "w4" and t == task:
-            by_len.setdefault(L, []).append(kl)
-    return {L: float(np.mean(v)) for L, v in sorted(by_len.items())} or None
+def weights_kl_tables(store: Store, model: str, device: str, task: str) -> WeightsKL | None:
+    """The 4-bit weights' own KL on `task` per AWQ group size and context, averaged over the
+    prompt sets measured (`Campaign.weights_kl`); None when group 128 was never measured.
+
+    A new prompt set of n prompts moves the mean by sd/√n; the tables' own error adds sd/√(nk)
+    over k sets: se = sd/√n · √(1 + 1/k), sd the prompts' standard deviation (where stored)."""
+    kl, sd = store.weights_kl(model, device), store.weights_kl_sd(model, device)
+    sets: dict[tuple[int, int], list[tuple[float, float | None, int]]] = {}
+    for key, value in kl.items():
+        w, t, L, _, n = key
+        if t == task:
+            group = parse_config(f"{w}-k16v16-cfull").weights.group or DEFAULT_GROUP
+            sets.setdefault((group, L), []).append((value, sd.get(key), n))
+    mean: dict[int, dict[int, float]] = {}
+    se: dict[int, dict[int, float]] = {}
+    for (group, L), rows in sorted(sets.items()):
+        mean.setdefault(group, {})[L] = float(np.mean([v for v, _, _ in rows]))
+        spreads = [s / np.sqrt(n) for _, s, n in rows if s is not None and n > 0]
+        if spreads:
+            se.setdefault(group, {})[L] = float(
+                np.sqrt(np.mean(np.square(spreads))) * np.sqrt(1 + 1 / len(rows)))
+    return WeightsKL(mean, se) if DEFAULT_GROUP in mean else None
 
 
 def profile_fits(spec: ArchSpec, stores: list[Store], model: str, device: str,
@@ -167,7 +196,7 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
     memory = fit_memory(spec, mem_runs, max_memory_context)
     tasks = sorted({k.task for k, _ in runs})
     accuracy = {t: fits for t in tasks if (fits := fit_accuracy(
-        runs, kv_error, t, weights_kl=weights_kl_table(store, model, device, t)))}
+        runs, kv_error, t, weights=weights_kl_tables(store, model, device, t)))}
     contexts = sorted({k.context_tokens for k, _ in runs  # 16-bit anchors are not calibration
                        if k.n >= MIN_N and k.config != BASELINE.id}) or sorted(
         {k.context_tokens for k, _ in runs if k.n >= MIN_N})

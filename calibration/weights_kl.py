@@ -30,11 +30,16 @@ def stored_weights_kl(store: Store, model: str, model_dir: str | Path, probe: We
     have = store.weights_kl(model, device)
     if probe in have:
         return have[probe], False
+    import statistics
+
     from calibration.awq_cache import awq_folder
-    from calibration.harness import weights_kl
+    from calibration.harness.evaluate import weights_kl_prompts
     from calibration.measurement import MAX_NEW_TOKENS
 
     folder = awq_folder(Path(model_dir), weights_id)  # 4-bit weights: their AWQ folder
-    kl = weights_kl(folder, model_dir, task, context_tokens, n, seed, MAX_NEW_TOKENS, device)
-    store.save_weights_kl(model, device, *probe, kl)
+    kls = weights_kl_prompts(folder, model_dir, task, context_tokens, n, seed, MAX_NEW_TOKENS,
+                             device)
+    kl = max(statistics.fmean(kls), 0.0) if kls else float("nan")
+    sd = statistics.stdev(kls) if len(kls) > 1 else None
+    store.save_weights_kl(model, device, (weights_id, task, context_tokens, seed, n), kl, sd)
     return kl, True

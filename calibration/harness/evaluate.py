@@ -205,6 +205,17 @@ def weights_kl(
 
     `evaluate` measures every configuration against its own weights with a 16-bit cache, so its
     KL holds the KV cache's damage; this is the rest (the two add: `bench/awq_kl.py`)."""
+    kls = weights_kl_prompts(model_dir, reference_dir, task, context_tokens, n, seed,
+                             max_new_tokens, device)
+    return max(sum(kls) / len(kls), 0.0) if kls else float("nan")
+
+
+def weights_kl_prompts(
+    model_dir: str | Path, reference_dir: str | Path, task: str | Task, context_tokens: int,
+    n: int, seed: int, max_new_tokens: int = 12, device: str = "cpu",
+) -> list[float]:
+    """`weights_kl` of each of the n samples (their spread is the prompt-to-prompt part of the
+    weights' own KL)."""
     the_task = _task(task)
     model, reference = load_model(Path(model_dir), device), load_model(Path(reference_dir), device)
     tok = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=False)
@@ -214,4 +225,4 @@ def weights_kl(
         ref, out = (reference_pass(m, ids, max_new_tokens, tok.eos_token_id)[1]
                     for m in (reference, model))
         kls.append(float(kl_and_agreement(ref.logits, out.logits)[0].mean()))
-    return max(sum(kls) / len(kls), 0.0) if kls else float("nan")
+    return kls

@@ -167,14 +167,17 @@ class Store:
             q = select(KVErrorRow).where(KVErrorRow.model == model, KVErrorRow.device == device)
             return {r.side: r.error for r in s.scalars(q).all()}
 
-    def save_weights_kl(self, model: str, device: str, weights: str, task: str,
-                        context_tokens: int, seed: int, n: int, kl: float) -> None:
-        """Record (or replace) one measured weights KL (`tables.WeightsKLRow`)."""
+    def save_weights_kl(self, model: str, device: str, probe: tuple[str, str, int, int, int],
+                        kl: float, kl_sd: float | None = None) -> None:
+        """Record (or replace) one measured weights KL and its spread over the prompts
+        (`tables.WeightsKLRow`); `probe` is (weights, task, context_tokens, seed, n)."""
+        weights, task, context_tokens, seed, n = probe
         key = dict(model=model, device=device, weights=weights, task=task,
                    context_tokens=context_tokens, seed=seed, n=n)
         with self.session() as s:
             s.execute(delete(WeightsKLRow).filter_by(**key))
-            s.add(WeightsKLRow(**key, kl=float(kl)))
+            s.add(WeightsKLRow(**key, kl=float(kl),
+                               kl_sd=None if kl_sd is None else float(kl_sd)))
             s.commit()
 
     def weights_kl(self, model: str, device: str = "cpu"
@@ -185,6 +188,15 @@ class Store:
                                            WeightsKLRow.device == device)
             return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl
                     for r in s.scalars(q).all()}
+
+    def weights_kl_sd(self, model: str, device: str = "cpu"
+                      ) -> dict[tuple[str, str, int, int, int], float]:
+        """The same keys → the KL's standard deviation over the n prompts, where recorded."""
+        with self.session() as s:
+            q = select(WeightsKLRow).where(WeightsKLRow.model == model,
+                                           WeightsKLRow.device == device)
+            return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl_sd
+                    for r in s.scalars(q).all() if r.kl_sd is not None}
 
     # ---- artifacts and reports -------------------------------------------------------------
 

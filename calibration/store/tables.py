@@ -121,4 +121,5 @@ class WeightsKLRow(Base):
     seed: Mapped[int]
     n: Mapped[int]
     kl: Mapped[float]
+    kl_sd: Mapped[float | None]  # standard deviation over the n prompts (None: not recorded)
     created: Mapped[datetime] = mapped_column(default=_now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,11 +73,29 @@ def predict(
     low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
     mean, lower, upper = (from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))
     if fit.weights_kl:  # the KL the 4-bit weights add to the cache's own (a measured table)
-        awq = d.w4 * baseline_at(fit.weights_kl, tokens.astype(np.int64))
-        mean, lower, upper = mean + awq, lower + awq, upper + awq
+        awq, se = weights_part(fit, d, tokens.astype(np.int64))
+        half = NormalDist().inv_cdf(0.5 + fit.coverage / 2) * se  # a prompt set's own spread
+        mean, lower, upper = mean + awq, lower + awq - half, upper + awq + half
     longest = max(fit.baseline)
     return Prediction(mean, lower, upper, bool(outside.any()), outside, longest,
                       np.asarray(tokens > longest))
+
+
+def weights_part(fit: MetricFit, d: Design, tokens: NDArray[np.int64]) -> tuple[F64, F64]:
+    """Per row, the 4-bit weights' own KL (their AWQ group's measured table, else group 128's)
+    and the standard error of its mean over a prompt set (0 where not measured)."""
+    w4 = d.w4.astype(bool)
+    awq = np.where(w4, baseline_at(fit.weights_kl or {}, tokens), 0.0)
+    errors = fit.weights_kl_se or {}
+    se = np.where(w4, baseline_at(errors[128], tokens), 0.0) if 128 in errors else np.zeros(
+        len(awq))
+    for group, table in (fit.weights_kl_groups or {}).items():
+        rows = w4 & (d.grid.w_group == group)
+        if rows.any():
+            awq = np.where(rows, baseline_at(table, tokens), awq)
+            se = np.where(rows, baseline_at(errors[group], tokens) if group in errors else 0.0,
+                          se)
+    return awq, se
 
 
 def metric_fit(artifact: Artifact, task: str, metric: str) -> MetricFit:

@@ -23,8 +23,10 @@ from models.artifact.bounds import (
 )
 from models.memory.runtimes import DEFAULT_RUNTIME, PROFILES
 from models.memory.terms import MemoryCoefficients, coefficient_key_error
+from models.space import AWQ_GROUPS
 
 ShortText = Annotated[str, Field(max_length=64)]
+GroupTables = dict[int, dict[int, float]]  # AWQ group size → context → value
 Text = Annotated[str, Field(max_length=256)]
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -117,6 +119,19 @@ class MetricFit(StrictRecord):
     # per context, measured. Runs' KL is against their own weights; the two add (measured:
     # bench/awq_kl.py), so 4-bit rows are predicted with this added.
     weights_kl: dict[Context, Width] | None = None
+    # ... per AWQ group size (128 included), where measured: 4-bit rows of a group take its own
+    # table (others take group 128's), and the standard error of a prompt set's mean widens
+    # their interval (the weights' own KL moves between prompt sets)
+    weights_kl_groups: dict[int, dict[Context, Width]] | None = None
+    weights_kl_se: dict[int, dict[Context, Width]] | None = None
+
+    @field_validator("weights_kl_groups", "weights_kl_se")
+    @classmethod
+    def _awq_groups(cls, v: GroupTables | None) -> GroupTables | None:
+        if v is not None and any(g not in AWQ_GROUPS for g in v):
+            raise ValueError(f"AWQ group sizes are {', '.join(map(str, AWQ_GROUPS))}; got "
+                             f"{sorted(v)}")
+        return v
 
     @field_validator("interval_bins")
     @classmethod

@@ -128,11 +128,14 @@ def test_artifact_from_the_store_round_trips(tmp_path, tiny_model_dir):
             store.record(RunKey(name, c.id, L, "passkey", 0, 8), Measurement(
                 peak_bytes=int(p), exact_match=1 - err, answer_nll=0.1 + err, kl=err ** 2))
     for L, kl in ((128, 0.05), (256, 0.07)):  # the 4-bit weights' own KL, and another id's
-        store.save_weights_kl(name, "cpu", "w4", "passkey", L, 0, 8, kl)
-        store.save_weights_kl(name, "cpu", "w4g64", "passkey", L, 0, 8, 9.0)
+        store.save_weights_kl(name, "cpu", ("w4", "passkey", L, 0, 8), kl)
+        store.save_weights_kl(name, "cpu", ("w4g64", "passkey", L, 0, 8), 9.0)
     art = build_artifact(store, name, tiny_model_dir)
     assert set(art.accuracy["passkey"]) == {"exact_match", "answer_nll", "kl"}
     assert art.accuracy["passkey"]["kl"].weights_kl == {128: 0.05, 256: 0.07}
+    assert art.accuracy["passkey"]["kl"].weights_kl_groups == {
+        128: {128: 0.05, 256: 0.07}, 64: {128: 9.0, 256: 9.0}}  # each group its own table
+    assert art.accuracy["passkey"]["kl"].weights_kl_se is None  # no spread was stored
     assert art.accuracy["passkey"]["answer_nll"].weights_kl is None
     assert art.calibrated_contexts == [128, 256]
     assert art.memory.n_runs == 2 * len(configs)

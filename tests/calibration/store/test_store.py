@@ -50,9 +50,9 @@ def test_kv_error_table_is_replaced_per_device(store):
 
 
 def test_weights_kl_is_one_value_per_prompt_set_replaced_on_remeasure(store):
-    store.save_weights_kl("m", "cpu", "w4", "passkey", 512, 0, 64, 0.08)
-    store.save_weights_kl("m", "cpu", "w4", "passkey", 512, 0, 64, 0.09)
-    store.save_weights_kl("m", "cpu", "w4", "passkey", 1024, 0, 64, 0.11)
+    store.save_weights_kl("m", "cpu", ("w4", "passkey", 512, 0, 64), 0.08)
+    store.save_weights_kl("m", "cpu", ("w4", "passkey", 512, 0, 64), 0.09)
+    store.save_weights_kl("m", "cpu", ("w4", "passkey", 1024, 0, 64), 0.11)
     assert store.weights_kl("m") == {("w4", "passkey", 512, 0, 64): 0.09,
                                      ("w4", "passkey", 1024, 0, 64): 0.11}
     assert store.weights_kl("m", "cuda") == {}
