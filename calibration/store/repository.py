@@ -189,6 +189,16 @@ class Store:
             return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl
                     for r in s.scalars(q).all()}
 
+    def delete_weights_kl(self, model: str, device: str,
+                          probe: tuple[str, str, int, int, int]) -> None:
+        """Forget one measured weights KL (to measure it again)."""
+        weights, task, context_tokens, seed, n = probe
+        with self.session() as s:
+            s.execute(delete(WeightsKLRow).filter_by(
+                model=model, device=device, weights=weights, task=task,
+                context_tokens=context_tokens, seed=seed, n=n))
+            s.commit()
+
     def weights_kl_sd(self, model: str, device: str = "cpu"
                       ) -> dict[tuple[str, str, int, int, int], float]:
         """The same keys → the KL's standard deviation over the n prompts, where recorded."""

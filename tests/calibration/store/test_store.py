@@ -95,3 +95,12 @@ def test_a_store_from_before_phase_bytes_gains_the_column_and_keeps_its_runs(tmp
     assert s.record(replace(KEY, seed=1), Measurement(peak_bytes=11, phase_bytes={"mlp": 11}))
     assert {m.peak_bytes: m.phase_bytes for _, m in s.runs("m")} == {10: None, 11: {"mlp": 11}}
     s.close()
+
+
+def test_weights_kl_keeps_its_spread_and_can_be_forgotten(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")
+    store.save_weights_kl("m", "cpu", ("w4g64", "passkey", 512, 0, 64), 0.08, 0.02)
+    store.save_weights_kl("m", "cpu", ("w4", "passkey", 512, 0, 64), 0.09)
+    assert store.weights_kl_sd("m") == {("w4g64", "passkey", 512, 0, 64): 0.02}
+    store.delete_weights_kl("m", "cpu", ("w4g64", "passkey", 512, 0, 64))
+    assert store.weights_kl("m") == {("w4", "passkey", 512, 0, 64): 0.09}
