@@ -20,7 +20,7 @@ Logits = Literal["last", "chunk"]
 # eager attention (transformers' eager_attention_forward) on CPU: softmax(dtype=float32) first
 # converts the 16-bit scores to a float32 copy, so the 16-bit scores, that copy and the float32
 # probabilities are live at once: 2 + 4 + 4 bytes a score (= 5 × HALF). Fitted on the testbed's
-# eager probes: 5.09 (docs/memory.md#runtime-profiles).
+# eager probes: 5.20 (docs/memory.md#runtime-profiles).
 EAGER_SCORE_COPIES = 5.0
 # logits of every chunk position in the model's 16-bit dtype (transformers 5 upcasts only when
 # it computes a loss)
