@@ -53,6 +53,15 @@ def _add_new_columns(engine: Engine) -> None:
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
 
 
+WeightsKey = tuple[str, str, int, int, int]  # weights, task, context_tokens, seed, n
+
+
+def _weights_key(model: str, device: str, probe: WeightsKey) -> dict[str, object]:
+    weights, task, context_tokens, seed, n = probe
+    return dict(model=model, device=device, weights=weights, task=task,
+                context_tokens=context_tokens, seed=seed, n=n)
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -167,46 +176,37 @@ class Store:
             q = select(KVErrorRow).where(KVErrorRow.model == model, KVErrorRow.device == device)
             return {r.side: r.error for r in s.scalars(q).all()}
 
-    def save_weights_kl(self, model: str, device: str, probe: tuple[str, str, int, int, int],
+    def save_weights_kl(self, model: str, device: str, probe: WeightsKey,
                         kl: float, kl_sd: float | None = None) -> None:
         """Record (or replace) one measured weights KL and its spread over the prompts
         (`tables.WeightsKLRow`); `probe` is (weights, task, context_tokens, seed, n)."""
-        weights, task, context_tokens, seed, n = probe
-        key = dict(model=model, device=device, weights=weights, task=task,
-                   context_tokens=context_tokens, seed=seed, n=n)
+        self.delete_weights_kl(model, device, probe)
         with self.session() as s:
-            s.execute(delete(WeightsKLRow).filter_by(**key))
-            s.add(WeightsKLRow(**key, kl=float(kl),
+            s.add(WeightsKLRow(**_weights_key(model, device, probe), kl=float(kl),
                                kl_sd=None if kl_sd is None else float(kl_sd)))
             s.commit()
 
-    def weights_kl(self, model: str, device: str = "cpu"
-                   ) -> dict[tuple[str, str, int, int, int], float]:
-        """(weights, task, context_tokens, seed, n) → KL of those weights vs the 16-bit ones."""
-        with self.session() as s:
-            q = select(WeightsKLRow).where(WeightsKLRow.model == model,
-                                           WeightsKLRow.device == device)
-            return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl
-                    for r in s.scalars(q).all()}
-
-    def delete_weights_kl(self, model: str, device: str,
-                          probe: tuple[str, str, int, int, int]) -> None:
+    def delete_weights_kl(self, model: str, device: str, probe: WeightsKey) -> None:
         """Forget one measured weights KL (to measure it again)."""
-        weights, task, context_tokens, seed, n = probe
         with self.session() as s:
-            s.execute(delete(WeightsKLRow).filter_by(
-                model=model, device=device, weights=weights, task=task,
-                context_tokens=context_tokens, seed=seed, n=n))
+            s.execute(delete(WeightsKLRow).filter_by(**_weights_key(model, device, probe)))
             s.commit()
 
-    def weights_kl_sd(self, model: str, device: str = "cpu"
-                      ) -> dict[tuple[str, str, int, int, int], float]:
-        """The same keys → the KL's standard deviation over the n prompts, where recorded."""
+    def _weights_kl_rows(self, model: str, device: str) -> list[WeightsKLRow]:
         with self.session() as s:
             q = select(WeightsKLRow).where(WeightsKLRow.model == model,
                                            WeightsKLRow.device == device)
-            return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl_sd
-                    for r in s.scalars(q).all() if r.kl_sd is not None}
+            return list(s.scalars(q).all())
+
+    def weights_kl(self, model: str, device: str = "cpu") -> dict[WeightsKey, float]:
+        """(weights, task, context_tokens, seed, n) → KL of those weights vs the 16-bit ones."""
+        return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl
+                for r in self._weights_kl_rows(model, device)}
+
+    def weights_kl_sd(self, model: str, device: str = "cpu") -> dict[WeightsKey, float]:
+        """The same keys → the KL's standard deviation over the n prompts, where recorded."""
+        return {(r.weights, r.task, r.context_tokens, r.seed, r.n): r.kl_sd
+                for r in self._weights_kl_rows(model, device) if r.kl_sd is not None}
 
     # ---- artifacts and reports -------------------------------------------------------------
 
