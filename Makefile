@@ -61,7 +61,7 @@ run: setup
 	$(BIN)/uvicorn --factory service.main:create_app --host 127.0.0.1 --port 8000 $(UVICORN_WORKERS) $(UVICORN_LIMITS)
 
 # Calibrate, fit and validate every testbed model (artifacts are committed; ~minutes per model).
-calibrate-testbed: setup  # ~70 min for the three with two processes on a 2-core machine
+calibrate-testbed: setup  # ~80 min for the three with two processes on a 2-core machine (eager probes and every AWQ group's weights KL included, estimated)
 	JOBS=$${JOBS:-2} bash scripts/calibrate_testbed.sh
 
 # Retrain the testbed models from their seeds (~17 min each on one core; weights are committed).

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DB=${KVPARETO_DB:-runs/testbed.db}
+EAGER_DB=${KVPARETO_EAGER_DB:-runs/testbed-eager.db}
 BUDGET=${BUDGET:-240}
 N=${N:-64}  # samples per run: exact match moves in steps of 1/N
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -25,7 +26,12 @@ for m in "${models[@]}"; do
   "$PY" -m calibration.cli calibrate --model "models/testbed/$m" --contexts 256,512 \
     --tasks kv_retrieval,passkey --budget-runs "$BUDGET" --n "$N" --mode active \
     --anchor-contexts 1024,2048 --memory-contexts 320,384,448 --db "$DB"
-  "$PY" -m calibration.cli fit --model "models/testbed/$m" --db "$DB"
+  # the eager runtime's memory (its own store: run keys do not name the attention) and the
+  # 4-bit weights' own KL of every AWQ group the service serves, then the artifact
+  "$PY" -m calibration.cli probe --model "models/testbed/$m" --attention eager \
+    --contexts 256,384,512,1024 --runs 160 --db "$EAGER_DB"
+  "$PY" -m scripts.testbed_weights_kl --db "$DB" "$m"
+  "$PY" -m calibration.cli fit --model "models/testbed/$m" --db "$DB" --memory-db "$EAGER_DB"
   "$PY" -m calibration.cli validate --model "models/testbed/$m" --context 1024 \
     --task kv_retrieval --metric exact_match --points 6 --n "$N" --db "$DB"
 done
