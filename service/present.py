@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from models.memory import GIB, RUNTIME_NAMES, runtime_profile
+from models.memory import GIB, runtime_profile
 from models.regime import baseline_shift
 from models.runtime import UNRECORDED
 from service.answers import best_row
@@ -148,9 +148,7 @@ def metric_names(ev: Evaluation) -> tuple[str | None, str | None, bool | None]:
 
 def first_principles_note(entry: ModelEntry) -> str:
     """Why an answer's transient and overhead terms are first-principles, and what that means."""
-    fitted = [] if entry.calibration is None else [
-        name for name in RUNTIME_NAMES
-        if entry.for_runtime(name).memory_fit is not None]
+    fitted = entry.calibration.fitted_runtimes if entry.calibration else []
     why = (f"the artifact fits memory for {', '.join(fitted)} only" if fitted
            else "no fitted memory artifact for this model")
     profile = runtime_profile(entry.runtime)

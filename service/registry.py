@@ -57,6 +57,12 @@ class Calibration:
         sub = Design(d.grid.take(first), d.k_error[first], d.v_error[first], d.w4[first])
         return sub, inverse.ravel()
 
+    @property
+    def fitted_runtimes(self) -> list[str]:
+        """The runtime profiles the artifact fits memory for (the default's is `memory`)."""
+        art = self.artifact
+        return ([DEFAULT_RUNTIME] if art.memory else []) + sorted(art.memory_profiles)
+
     def default_task(self) -> str | None:
         tasks = [t for t in self.artifact.tasks if t in self.artifact.accuracy]
         tasks = tasks or sorted(self.artifact.accuracy)
@@ -105,14 +111,12 @@ class ModelEntry:
             return cal.artifact.memory
         return cal.artifact.memory_profiles.get(self.runtime)
 
-    @property
+    @cached_property
     def coefficients(self) -> MemoryCoefficients | None:
         """The memory coefficients of this runtime: fitted when the artifact has a fit for it,
         else its first-principles terms (None: the default runtime's defaults)."""
         fit = self.memory_fit
         if fit is not None:
-            if self.runtime == DEFAULT_RUNTIME and self.calibration is not None:
-                return self.calibration.coefficients
             return fit.to_coefficients()
         if self.runtime == DEFAULT_RUNTIME:
             return None
