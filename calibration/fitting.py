@@ -30,13 +30,12 @@ from models.memory import (
     profile_of,
 )
 from models.runtime import KERNEL_KEYS, UNRECORDED, runtime_label
-from models.space import BASELINE, parse_config
+from models.space import AWQ_DEFAULT_GROUP, BASELINE, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 # (store column, kind) of every fitted accuracy metric
 METRICS: dict[str, Literal["accuracy", "loss"]] = {
     "exact_match": "accuracy", "answer_nll": "loss", "kl": "loss"}
-DEFAULT_GROUP = 128  # AWQ group size of `w4`
 MIN_N = 4  # runs with fewer samples (memory-only runs) do not enter the accuracy fit
 
 
@@ -102,7 +101,7 @@ class WeightsKL:
 
     def fields(self) -> dict[str, object]:
         """The KL fit's fields (`MetricFit.weights_kl`, `weights_kl_groups`, `weights_kl_se`)."""
-        return {"weights_kl": self.mean.get(DEFAULT_GROUP),
+        return {"weights_kl": self.mean.get(AWQ_DEFAULT_GROUP),
                 "weights_kl_groups": self.mean or None, "weights_kl_se": self.se or None}
 
 
@@ -127,7 +126,7 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
                                 [k.context_tokens for k, _ in have],
                                 [getattr(m, metric) for _, m in have], kv_error,
                                 guide=guide).to_fit()
-    if weights and DEFAULT_GROUP in weights.mean and "kl" in out:
+    if weights and AWQ_DEFAULT_GROUP in weights.mean and "kl" in out:
         out["kl"] = out["kl"].model_copy(update=weights.fields())
     return out
 
@@ -143,7 +142,7 @@ def weights_kl_tables(store: Store, model: str, device: str, task: str) -> Weigh
     for key, value in kl.items():
         w, t, L, _, n = key
         if t == task:
-            group = parse_config(f"{w}-k16v16-cfull").weights.group or DEFAULT_GROUP
+            group = parse_config(f"{w}-k16v16-cfull").weights.group or AWQ_DEFAULT_GROUP
             sets.setdefault((group, L), []).append((value, sd.get(key), n))
     mean: dict[int, dict[int, float]] = {}
     se: dict[int, dict[int, float]] = {}
@@ -153,7 +152,7 @@ def weights_kl_tables(store: Store, model: str, device: str, task: str) -> Weigh
         if spreads:
             se.setdefault(group, {})[L] = float(
                 np.sqrt(np.mean(np.square(spreads))) * np.sqrt(1 + 1 / len(rows)))
-    return WeightsKL(mean, se) if DEFAULT_GROUP in mean else None
+    return WeightsKL(mean, se) if AWQ_DEFAULT_GROUP in mean else None
 
 
 def profile_fits(spec: ArchSpec, stores: list[Store], model: str, device: str,

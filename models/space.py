@@ -14,6 +14,7 @@ from typing import Literal
 
 WEIGHT_BITS = (16, 4)
 AWQ_GROUPS = (128, 64, 32)
+AWQ_DEFAULT_GROUP = 128  # `w4`: the group size an id without `g<G>` means
 KV_BITS = (16, 8, 4, 2)
 GRANULARITIES = ("tensor", "token", "block", "channel")
 BLOCK_GROUPS = (32, 64, 128)
@@ -52,7 +53,7 @@ class Weights:
     def id(self) -> str:
         if self.bits == 16:
             return "w16"
-        return "w4" if self.group == 128 else f"w4g{self.group}"
+        return "w4" if self.group == AWQ_DEFAULT_GROUP else f"w4g{self.group}"
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def parse_config(config_id: str) -> Config:
             f"malformed configuration id {config_id!r}; expected {ID_FORMAT}, "
             "for example w4-k4v2-block64-ks-r0-c256 or w16-k16v16-cfull"
         )
-    weights = Weights(16) if m["w"] == "w16" else Weights(4, int(m["wg"] or 128))
+    weights = Weights(16) if m["w"] == "w16" else Weights(4, int(m["wg"] or AWQ_DEFAULT_GROUP))
     gran = m["gran"]
     if gran is None:
         kv = KVScheme(int(m["k"]), int(m["v"]))

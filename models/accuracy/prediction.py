@@ -14,6 +14,7 @@ from models.accuracy.intervals import bin_width
 from models.accuracy.links import baseline_at, error_scale, from_target
 from models.accuracy.two_stage import drop_of_guide, model_spread
 from models.artifact import Artifact, MetricFit
+from models.space import AWQ_DEFAULT_GROUP
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,16 @@ def predict(
 def weights_part(fit: MetricFit, d: Design, tokens: NDArray[np.int64]) -> tuple[F64, F64]:
     """Per row, the 4-bit weights' own KL (their AWQ group's measured table, else group 128's)
     and the standard error of its mean over a prompt set (0 where not measured)."""
-    w4 = d.w4.astype(bool)
-    awq = np.where(w4, baseline_at(fit.weights_kl or {}, tokens), 0.0)
+    means = fit.weights_kl_groups or {AWQ_DEFAULT_GROUP: fit.weights_kl or {}}
     errors = fit.weights_kl_se or {}
-    se = np.where(w4, baseline_at(errors[128], tokens), 0.0) if 128 in errors else np.zeros(
-        len(awq))
-    for group, table in (fit.weights_kl_groups or {}).items():
+    awq, se = np.zeros(len(d.w4)), np.zeros(len(d.w4))
+    w4 = d.w4.astype(bool)
+    for group in np.unique(d.grid.w_group[w4]).tolist():
         rows = w4 & (d.grid.w_group == group)
-        if rows.any():
-            awq = np.where(rows, baseline_at(table, tokens), awq)
-            se = np.where(rows, baseline_at(errors[group], tokens) if group in errors else 0.0,
-                          se)
+        measured = group if group in means else AWQ_DEFAULT_GROUP
+        awq[rows] = baseline_at(means[measured], tokens)[rows]
+        if measured in errors:
+            se[rows] = baseline_at(errors[measured], tokens)[rows]
     return awq, se
 
 
