@@ -57,9 +57,6 @@ def invalid(kind: type[BaseModel], exc: ValidationError) -> str:
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else ""
         name = option(err["loc"]) or "request"
-        if err["type"] == "extra_forbidden":
-            parts.append(f"{name} is not accepted by this version's {kind.__name__}")
-            continue
         allowed = ", ".join(shipped_specs()) if field == "model" else described(field)
         parts.append(f"{name} {err.get('input')!r}: {err['msg']}"
                      + (f"; allowed: {allowed}" if allowed else ""))
@@ -131,6 +128,6 @@ def capacity(fields: dict[str, Any], artifacts: Path | None) -> tuple[CapacityRe
 
 
 def body(answer: Answer) -> str:
-    """The API's response body for this answer: the routes serialise with pydantic's JSON
-    (`model_dump_json`; FastAPI's `dump_json` for the typed routes), byte for byte."""
+    """The API's response body for this answer: the routes serialise it with pydantic's
+    `model_dump_json` (`service.cached`), byte for byte."""
     return answer.model_dump_json()

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from service.schemas.requests import FrontierRequest
-
 REPO = Path(__file__).resolve().parents[2]
 LLAMA = "Llama-3.1-8B-Instruct"  # a shipped spec without an artifact: memory-only answers
 TESTBED = "testbed-llama"  # calibrated (the shipped artifact)
@@ -79,18 +77,12 @@ def test_plot_asks_for_every_point_and_json_says_so(kvpareto, service, tmp_path)
 
 
 def test_runtime_is_sent_only_when_given(kvpareto, service):
-    """`--runtime` becomes the body's `runtime`; until the request models have that field the
-    answer is the request model's own refusal, one line naming the option."""
+    """`--runtime` becomes the body's `runtime`."""
     args = ["frontier", "--model", TESTBED, "--context", "1024", "--runtime", "hf-sdpa"]
     result = kvpareto(*args, "--json")
-    if "runtime" in FrontierRequest.model_fields:
-        live = service.post("/v1/frontier", json={"model": TESTBED, "context_tokens": 1024,
-                                                  "runtime": "hf-sdpa"})
-        assert result.stdout == live.text + "\n"
-    else:
-        assert result.exit_code == 2
-        assert result.stderr.strip() == (
-            "error: --runtime is not accepted by this version's FrontierRequest")
+    live = service.post("/v1/frontier", json={"model": TESTBED, "context_tokens": 1024,
+                                              "runtime": "hf-sdpa"})
+    assert result.stdout == live.text + "\n"
 
 
 def test_recommend_table_names_the_recommendation(kvpareto, service):
