@@ -1,14 +1,17 @@
-"""How fast the accuracy harness is on a model, measured: the 16-bit reference per prompt, each
-configuration per prompt, and a whole sweep's wall time against its floor.
+"""How fast the accuracy harness is on a model, measured: the 16-bit reference prefill per
+prompt, each configuration's cache, its answer pass alone and as a row of a batch, and a whole
+sweep's wall time against its floor.
 
     python -m bench.harness --model models/real/Qwen2.5-Coder-0.5B-Instruct --context 2048 --n 32
 
 Two kinds of configuration: one that reuses the reference prefill (unchunked, no key smoothing:
 a quantized copy of the 16-bit cache, bit-identical to its own prefill) and one that must prefill
-for real (chunked or key-smoothed). The floor is the sum of the parts each timed alone (every
-prompt's reference pass, every configuration's cache and answer pass); the sweep is
-`calibration.harness.evaluate_many` over the same configurations and prompts, model load
-included. Threads: torch's (`--threads`, default 2).
+for real (chunked or key-smoothed). Answer passes (question, greedy answer, teacher-forced
+answer) run as the rows of one batch, the 16-bit reference's among them
+(`calibration.harness.evaluate.ANSWER_ROWS` configurations a batch). The floor is the sum of the
+parts each timed alone (every prompt's reference prefill, every configuration's cache, the
+batched answer passes); the sweep is `calibration.harness.evaluate_many` over the same
+configurations and prompts, model load included. Threads: torch's (`--threads`, default 2).
 """
 
 from __future__ import annotations
@@ -18,21 +21,30 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import torch
 from transformers import AutoTokenizer
 
 from calibration.engine.loading import load_model
 from calibration.harness import evaluate_many
-from calibration.harness.evaluate import answer_pass, config_cache, reference_pass, sample_ids
+from calibration.harness.evaluate import (
+    ANSWER_ROWS,
+    answer_passes,
+    config_cache,
+    reference_cache,
+    sample_ids,
+)
 from calibration.runtime import fingerprint
 from calibration.tasks import TASKS
 from models.runtime import runtime_label
 from models.space import parse_config
 
 T = TypeVar("T")
-CONFIGS = ("w16-k4v2-token-r0-cfull", "w16-k4v2-block64-ks-r0-c256")
+CONFIGS = (  # four that reuse the reference prefill, four that prefill for real
+    "w16-k4v2-token-r0-cfull", "w16-k2v2-block32-r0-cfull", "w16-k8v4-channel-r0-cfull",
+    "w16-k2v4-tensor-r0-cfull", "w16-k4v2-block64-ks-r0-c256", "w16-k2v2-channel-ks-r32-c512",
+    "w16-k4v4-token-ks-r0-cfull", "w16-k8v8-block32-r128-c1024")
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float]:
@@ -61,28 +73,40 @@ def main() -> None:
     model, load_s = timed(lambda: load_model(a.model))
     tok = AutoTokenizer.from_pretrained(a.model, trust_remote_code=False)
     samples = task.generate(tok, a.context, a.n, a.seed)
+    eos = tok.eos_token_id
     ref_s: list[float] = []
-    per: dict[str, list[float]] = {c.id: [] for c in configs}
+    alone_s: list[float] = []
+    batch_s: list[float] = []
+    cache_s: dict[str, list[float]] = {c.id: [] for c in configs}
     for sample in samples:
         ids = sample_ids(tok, sample)
-        (ctx, _), s = timed(lambda ids=ids: reference_pass(model, ids, budget, tok.eos_token_id))
+        ctx, s = timed(lambda ids=ids: reference_cache(model, ids))
         ref_s.append(s)
+        caches = []
         for c in configs:
-            def one(c: Any = c, ids: Any = ids, ctx: Any = ctx) -> Any:
-                cache = config_cache(model, ids, ctx, c, track_error=True)
-                return answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
-                                   budget, tok.eos_token_id)
-            per[c.id].append(timed(one)[1])
-    floor = sum(ref_s) + sum(sum(v) for v in per.values())
-    print(f"model load {load_s:.1f} s; 16-bit reference: {statistics.median(ref_s):.2f} s a "
-          f"prompt (median), {sum(ref_s):.1f} s for {a.n}")
-    print("| configuration | kind | s a prompt (median) | s for n prompts |")
-    print("|---|---|---|---|")
+            cache, s = timed(lambda c=c, ids=ids, ctx=ctx: config_cache(model, ids, ctx, c, True))
+            cache_s[c.id].append(s)
+            caches.append(cache)
+        alone_s.append(timed(lambda ids=ids, caches=caches: answer_passes(
+            model, [copy.deepcopy(caches[0])], ids.question, ids.answer, budget, eos))[1])
+        rows = [ctx, *caches]
+        batch_s.append(sum(timed(lambda ids=ids, part=rows[i : i + ANSWER_ROWS + 1]: answer_passes(
+            model, part, ids.question, ids.answer, budget, eos))[1]
+            for i in range(0, len(rows), ANSWER_ROWS + 1)))
+    floor = sum(ref_s) + sum(batch_s) + sum(sum(v) for v in cache_s.values())
+    per_row = statistics.median(batch_s) / (len(configs) + 1)
+    print(f"model load {load_s:.1f} s; 16-bit reference prefill {statistics.median(ref_s):.2f} s "
+          f"a prompt (median); answer pass alone {statistics.median(alone_s):.2f} s, as one of "
+          f"{len(configs) + 1} rows {per_row:.2f} s (batches of up to {ANSWER_ROWS + 1})")
+    print(f"| configuration | kind | cache s a prompt | + answer row = s a prompt | "
+          f"s for n = {a.n} |")
+    print("|---|---|---|---|---|")
     for c in configs:
         kind = ("reuses the reference prefill" if c.chunk is None and not c.kv.smooth_keys
                 else "real prefill")
-        print(f"| {c.id} | {kind} | {statistics.median(per[c.id]):.3f} | "
-              f"{sum(per[c.id]):.1f} |")
+        cached = statistics.median(cache_s[c.id])
+        print(f"| {c.id} | {kind} | {cached:.3f} | {cached + per_row:.3f} | "
+              f"{a.n * (cached + per_row):.1f} |")
     _, sweep_s = timed(lambda: evaluate_many(a.model, configs, task, a.context, a.n, a.seed,
                                              max_new_tokens=budget))
     print(f"sweep (evaluate_many, {len(configs)} configurations, load included): {sweep_s:.1f} s;"

@@ -4,7 +4,8 @@ Per sample the context is prefilled (chunked as configured) and its cache quanti
 question tokens run; question + answer are then teacher-forced (NLL, KL, top-1 vs the 16-bit
 cache) and the answer generated greedily (exact match). Unchunked configurations without key
 smoothing reuse one 16-bit context prefill per sample: re-quantized, it equals their prefill bit
-for bit (smoothed prefills attend to bf16-rounded k − μ, so they are run for real).
+for bit (smoothed prefills attend to bf16-rounded k − μ, so they are run for real). The answer
+passes of up to `ANSWER_ROWS` configurations (and the reference) run as the rows of one batch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from transformers import AutoTokenizer
 from calibration.engine.driver import forward_tokens, greedy_decode, prefill
 from calibration.engine.loading import load_model
 from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
-from calibration.kvcache import QuantizedKVCache
+from calibration.kvcache import QuantizedKVCache, StackedKVCache
 from calibration.tasks import TASKS, Task
 from models.space import Config, KVScheme
 
@@ -48,6 +49,11 @@ class EvalResult:
     predictions: tuple[str, ...]
 
 
+# Configurations whose answer passes share one batch (the first batch of a sample also holds the
+# 16-bit reference row): see docs/real_models.md for the measured speed-up.
+ANSWER_ROWS = 8
+
+
 @dataclass
 class _Pass:
     logits: Tensor  # [N_q + N_a − 1, V] next-token logits over question + answer positions
@@ -56,16 +62,37 @@ class _Pass:
 
 
 def answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tensor,
-                 max_new_tokens: int, eos: int | None) -> _Pass:
-    logits_q = forward_tokens(model, q_ids, cache)[0]
-    prediction = greedy_decode(model, copy.deepcopy(cache), logits_q[-1:], max_new_tokens, eos)[0]
+                max_new_tokens: int, eos: int | None) -> _Pass:
+    return answer_passes(model, [cache], q_ids, a_ids, max_new_tokens, eos)[0]
+
+
+def answer_passes(model: Any, caches: list[QuantizedKVCache], q_ids: Tensor, a_ids: Tensor,
+                  max_new_tokens: int, eos: int | None) -> list[_Pass]:
+    """The answer pass of each cache (question, greedy answer, teacher-forced answer), all the
+    caches as rows of one batch: a decode step reads the weights once for every row. The
+    caches are consumed (question and answer appended); decoding runs on a copy."""
+    rows = len(caches)
+    for cache in caches:
+        cache.remember_decoded()
+    stacked = StackedKVCache(caches)
+    logits_q = forward_tokens(model, q_ids.expand(rows, -1), stacked)
+    generated = greedy_decode(model, copy.deepcopy(stacked), logits_q[:, -1], max_new_tokens, eos)
     parts = [logits_q]
     if a_ids.shape[1] > 1:
-        parts.append(forward_tokens(model, a_ids[:, :-1], cache)[0])
-    logits = torch.cat(parts)
-    answer_logp = torch.log_softmax(logits[q_ids.shape[1] - 1 :], dim=-1)
-    nll = -float(answer_logp.gather(1, a_ids[0, :, None].to(logits.device)).mean())
-    return _Pass(logits, nll, prediction)
+        parts.append(forward_tokens(model, a_ids[:, :-1].expand(rows, -1), stacked))
+    logits = torch.cat(parts, dim=1)
+    answer_logp = torch.log_softmax(logits[:, q_ids.shape[1] - 1 :], dim=-1)
+    target = a_ids.to(logits.device).expand(rows, -1)[..., None]
+    nll = -answer_logp.gather(2, target).mean(dim=(1, 2))
+    return [_Pass(logits[i], float(nll[i]), _until_eos(generated[i], eos)) for i in range(rows)]
+
+
+def _until_eos(tokens: Tensor, eos: int | None) -> Tensor:
+    """A row's tokens up to its first end of sequence (kept), as a one-row decode stops."""
+    if eos is None:
+        return tokens
+    hits = (tokens == eos).nonzero()
+    return tokens[: int(hits[0, 0]) + 1] if hits.numel() else tokens
 
 
 @dataclass(frozen=True)
@@ -84,14 +111,21 @@ def sample_ids(tok: Any, sample: Any) -> SampleIds:
         torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]]))
 
 
+def reference_cache(model: Any, ids: SampleIds) -> QuantizedKVCache:
+    """The sample's context prefilled into a 16-bit cache (one pass): the reference, and the
+    source of every quantized copy."""
+    cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers))
+    prefill(model, ids.context, cache, None)
+    return cache
+
+
 def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | None
                    ) -> tuple[QuantizedKVCache, _Pass]:
     """The 16-bit-cache reference of a sample: its prefilled context cache (left as it was
     after the context, for quantized copies) and the answer pass on a copy of it."""
-    cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers))
-    prefill(model, ids.context, cache, None)
+    cache = reference_cache(model, ids)
     return cache, answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
-                               max_new_tokens, eos)
+                              max_new_tokens, eos)
 
 
 def config_cache(model: Any, ids: SampleIds, reference: QuantizedKVCache, config: Config,
@@ -144,28 +178,42 @@ def evaluate_many(
                "bytes": 0}
         for c in configs
     }
+    runs: dict[str, _Pass] = {}
     outliers: list[list[float]] = []
     for sample in samples:
         ids = sample_ids(tok, sample)
-        q_ids, a_ids = ids.question, ids.answer
-        base_ctx, base = reference_pass(model, ids, max_new_tokens, tok.eos_token_id)
+        base_ctx = reference_cache(model, ids)
         outliers.append([outlier_ratio(layer.key_store.recent) for layer in base_ctx.layers])
+        # the 16-bit reference is row 0 of the first batch; an unchunked 16-bit configuration
+        # reuses its pass
+        own = [c for c in configs if not (c.kv.is_baseline and c.chunk is None)]
+        base: _Pass | None = None
+        for start in range(0, max(len(own), 1), ANSWER_ROWS):
+            group = own[start : start + ANSWER_ROWS]
+            caches = [config_cache(model, ids, base_ctx, c, track_error=True) for c in group]
+            for c, cache in zip(group, caches, strict=True):
+                acc[c.id]["bytes"] = cache.nbytes
+                acc[c.id]["errors"] = cache.reconstruction_errors()
+            lead = [copy.deepcopy(base_ctx)] if base is None else []
+            passes = answer_passes(model, lead + caches, ids.question, ids.answer,
+                                   max_new_tokens, tok.eos_token_id)
+            if base is None:
+                base, passes = passes[0], passes[1:]
+            runs.update(zip((c.id for c in group), passes, strict=True))
+        assert base is not None
         for c in configs:
-            cache = config_cache(model, ids, base_ctx, c, track_error=True)
             a = acc[c.id]
-            a["bytes"] = cache.nbytes
-            errors = cache.reconstruction_errors()
-            reuse = c.kv.is_baseline and c.chunk is None
-            run = base if reuse else answer_pass(model, cache, q_ids, a_ids, max_new_tokens,
-                                                  tok.eos_token_id)
+            if c.id not in runs:  # the reference itself
+                a["bytes"], a["errors"] = base_ctx.nbytes, base_ctx.reconstruction_errors()
+            run = runs.pop(c.id, base)
             kl, agree = kl_and_agreement(base.logits, run.logits)
             text = str(tok.decode(run.prediction, skip_special_tokens=True))
             a["em"] += the_task.score(text, sample)
             a["kl"].append(float(kl.mean()))
             a["agree"].append(float(agree.mean()))
             a["nll"].append(run.nll)
-            a["k"].append([0.0 if e[0] != e[0] else e[0] for e in errors])
-            a["v"].append([0.0 if e[1] != e[1] else e[1] for e in errors])
+            a["k"].append([0.0 if e[0] != e[0] else e[0] for e in a["errors"]])
+            a["v"].append([0.0 if e[1] != e[1] else e[1] for e in a["errors"]])
             a["pred"].append(text)
 
     def mean(xs: list[float]) -> float:

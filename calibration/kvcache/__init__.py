@@ -1,10 +1,15 @@
 """Quantized KV cache for transformers 5.x: every `models.space.KVScheme`, byte-exact to the ledger.
 
-Public: `QuantizedKVCache`, `QuantizedKVLayer`; pure `quantize`, `dequantize`, `pack`, `unpack`.
+Public: `QuantizedKVCache`, `QuantizedKVLayer`, `StackedKVCache` (configurations as batch rows);
+pure `quantize`, `dequantize`, `pack`, `unpack`.
 """
 
 from calibration.kvcache.cache import QuantizedKVCache
 from calibration.kvcache.layer import QuantizedKVLayer
 from calibration.kvcache.quantizer import dequantize, pack, quantize, unpack
+from calibration.kvcache.stacked import StackedKVCache
 
-__all__ = ["QuantizedKVCache", "QuantizedKVLayer", "dequantize", "pack", "quantize", "unpack"]
+__all__ = [
+    "QuantizedKVCache", "QuantizedKVLayer", "StackedKVCache", "dequantize", "pack", "quantize",
+    "unpack",
+]

@@ -58,6 +58,14 @@ class QuantizedKVCache(Cache):
                 copy.update(keys, values, idx)
         return copy
 
+    def remember_decoded(self) -> QuantizedKVCache:
+        """Keep every layer's quantized tokens decoded from now on (decode steps then decode only
+        new flushes); the held bytes `nbytes` reports stay the scheme's. Returns self."""
+        for layer in self.layers:
+            layer.key_store.remember_decoded()  # type: ignore[attr-defined]
+            layer.value_store.remember_decoded()  # type: ignore[attr-defined]
+        return self
+
     def reconstruction_errors(self) -> list[tuple[float, float]]:
         """Per layer (K, V) relative RMS reconstruction error (needs `track_error=True`)."""
         return [layer.reconstruction_error() for layer in self.layers]  # type: ignore[attr-defined]

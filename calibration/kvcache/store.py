@@ -11,6 +11,7 @@ from torch import Tensor
 
 from calibration.kvcache.grouping import Grouping
 from calibration.kvcache.quantizer import pack, unpack
+from calibration.kvcache.timeline import Timeline
 
 
 def storage_bytes(*tensors: Tensor | None) -> int:
@@ -21,6 +22,11 @@ def storage_bytes(*tensors: Tensor | None) -> int:
             s = t.untyped_storage()
             seen[s.data_ptr()] = s.nbytes()
     return sum(seen.values())
+
+
+def _work_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Codes decode in float32 for a float32 model, else in float16 (then convert)."""
+    return torch.float32 if dtype == torch.float32 else torch.float16
 
 
 class SideStore:
@@ -38,6 +44,8 @@ class SideStore:
         self.segments: list[int] = []  # tokens of each flush, oldest first
         self.error_sq = 0.0  # Σ (x - x̂)² over flushed elements (when tracking)
         self.signal_sq = 0.0  # Σ x² over flushed elements (when tracking)
+        self.remember = False  # keep a decoded timeline from now on (harness only)
+        self.timeline: Timeline | None = None
 
     @property
     def quantized_tokens(self) -> int:
@@ -47,20 +55,32 @@ class SideStore:
     def nbytes(self) -> int:
         return storage_bytes(self.recent, self.codes, self.scale, self.zero)
 
+    def remember_decoded(self) -> None:
+        """From now on keep every token decoded (`Timeline`), so that each append decodes only
+        what a flush adds: the same values, since every grouping decodes element by element."""
+        self.remember = True
+
     def append(self, x: Tensor) -> Tensor:
         """Add x [B, H, T_new, D]; return every token [B, H, T, D] (old codes dequantized,
         the 16-bit window and `x` exact), then flush what left the window."""
+        if self.remember and self.timeline is None:
+            so_far = x[:, :, :0] if self.recent is None else self._full(self.recent)
+            self.timeline = Timeline(so_far)
         self.recent = x.clone() if self.recent is None else torch.cat([self.recent, x], dim=2)
-        full = self.recent
+        full = self.timeline.extend(x) if self.timeline is not None else self._full(self.recent)
+        self._flush()
+        return full
+
+    def _full(self, recent: Tensor) -> Tensor:
+        """The quantized tokens decoded, then `recent` [B, H, T, D]."""
+        full = recent
         if self.codes is not None:
             t_q = self.quantized_tokens
-            b, h, t_r, d = self.recent.shape
-            full = torch.empty(b, h, t_q + t_r, d, dtype=x.dtype, device=x.device)
+            b, h, t_r, d = recent.shape
+            full = torch.empty(b, h, t_q + t_r, d, dtype=recent.dtype, device=recent.device)
             # decode in the 2-byte work dtype and convert while copying: no third full copy
-            work = torch.float32 if x.dtype == torch.float32 else torch.float16
-            full[:, :, :t_q] = self.dequantized(work)
-            full[:, :, t_q:] = self.recent
-        self._flush()
+            full[:, :, :t_q] = self.dequantized(_work_dtype(recent.dtype))
+            full[:, :, t_q:] = recent
         return full
 
     def dequantized(self, dtype: torch.dtype) -> Tensor:
@@ -87,6 +107,9 @@ class SideStore:
             approx = self.grouping.dequantize(codes, scale, zero, [n], torch.float32)
             self.error_sq += float((old.float() - approx).square().sum())
             self.signal_sq += float(old.float().square().sum())
+        if self.timeline is not None:
+            fresh = self.grouping.dequantize(codes, scale, zero, [n], _work_dtype(old.dtype))
+            self.timeline.decode_later(self.quantized_tokens, fresh.to(old.dtype))
         packed = pack(codes, self.bits)
         if self.codes is None:
             self.codes, self.scale, self.zero = packed, scale.clone(), zero.clone()

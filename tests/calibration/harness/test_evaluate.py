@@ -6,6 +6,7 @@ A random model retrieves nothing (accuracy 0), so the checks are on fidelity and
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,20 @@ def test_weights_kl_is_zero_against_itself_and_grows_with_the_weights_change(
         tok.save_pretrained(out)
         kls.append(weights_kl(out, folder, "passkey", 300, 2, seed=0))
     assert 0 < kls[0] < kls[1]
+
+
+def test_batched_answer_passes_match_one_at_a_time(
+    folder: Path, results: dict[str, EvalResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows of one batch answer as each configuration does alone (float32 tiny model: the
+    same predictions and errors; KL and NLL to rounding)."""
+    # the module, not the function the package exports under the same name
+    monkeypatch.setattr(sys.modules["calibration.harness.evaluate"], "ANSWER_ROWS", 1)
+    alone = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
+    for one in alone:
+        batched = results[one.config_id]
+        assert one.predictions == batched.predictions
+        assert (one.k_error, one.v_error, one.kv_cache_bytes) == (
+            batched.k_error, batched.v_error, batched.kv_cache_bytes)
+        assert one.mean_kl == pytest.approx(batched.mean_kl, rel=1e-3, abs=1e-6)
+        assert one.answer_nll == pytest.approx(batched.answer_nll, rel=1e-3)

@@ -1,0 +1,82 @@
+"""`StackedKVCache`: the caches of several configurations as the rows of one batch.
+
+The weights of a decode step are read once for every row, which is what makes many
+configurations' answer passes cheap on a bandwidth-bound CPU: row i of each K, V [B, H, T, D] goes
+to the i-th configuration's own `QuantizedKVCache` (its scheme, its codes), and the rows come back
+stacked for attention. Every row must hold the same number of tokens (the same prompt).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+from transformers.cache_utils import Cache, CacheLayerMixin
+
+from calibration.kvcache.cache import QuantizedKVCache
+
+
+class StackedLayer(CacheLayerMixin):
+    """One decoder layer of every row: splits the batch, updates each row's layer, stacks."""
+
+    is_compileable = False
+    is_sliding = False
+    is_croppable = False
+
+    def __init__(self, parts: list[CacheLayerMixin]) -> None:
+        super().__init__()
+        self.parts = parts
+        self.is_initialized = True
+
+    def lazy_initialization(self, key_states: Tensor, value_states: Tensor) -> None:
+        return None
+
+    def update(self, key_states: Tensor, value_states: Tensor,
+               cache_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        if key_states.shape[0] != len(self.parts):
+            raise ValueError(f"a batch of {key_states.shape[0]} rows for {len(self.parts)} caches")
+        pairs = [part.update(key_states[i : i + 1], value_states[i : i + 1], cache_kwargs)
+                 for i, part in enumerate(self.parts)]
+        return torch.cat([k for k, _ in pairs]), torch.cat([v for _, v in pairs])
+
+    def get_seq_length(self) -> int:
+        return self.parts[0].get_seq_length()
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.parts[0].get_mask_sizes(query_length)
+
+    def get_max_length(self) -> int:
+        return -1
+
+    def reset(self) -> None:
+        raise NotImplementedError("a StackedLayer cannot be reset (its rows are other caches)")
+
+    def offload(self) -> None:
+        raise NotImplementedError("StackedLayer does not support offloading")
+
+    def prefetch(self) -> None:
+        raise NotImplementedError("StackedLayer does not support offloading")
+
+    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
+        raise NotImplementedError("StackedLayer does not support beam search")
+
+    def crop(self, tokens_to_remove: int) -> None:
+        raise NotImplementedError("StackedLayer cannot be cropped (its codes are final)")
+
+
+class StackedKVCache(Cache):
+    """`rows[i]` is batch row i; the rows are shared, not copied (deep-copy the stack to decode
+    without touching them)."""
+
+    def __init__(self, rows: list[QuantizedKVCache]) -> None:
+        if not rows:
+            raise ValueError("a StackedKVCache needs at least one row")
+        lengths = {row.get_seq_length() for row in rows}
+        depths = {len(row.layers) for row in rows}
+        if len(lengths) > 1 or len(depths) > 1:
+            raise ValueError(f"rows must hold the same tokens and layers; got tokens "
+                             f"{sorted(lengths)}, layers {sorted(depths)}")
+        self.rows = rows
+        super().__init__(layers=[StackedLayer([row.layers[i] for row in rows])
+                                 for i in range(len(rows[0].layers))])
