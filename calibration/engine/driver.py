@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from transformers.cache_utils import Cache
 
 from calibration.kvcache import QuantizedKVCache
 from models.space import KVScheme
@@ -63,7 +64,7 @@ def prefill(model: Any, input_ids: Tensor, cache: QuantizedKVCache, chunk: int |
 
 
 @torch.inference_mode()
-def forward_tokens(model: Any, token_ids: Tensor, cache: QuantizedKVCache) -> Tensor:
+def forward_tokens(model: Any, token_ids: Tensor, cache: Cache) -> Tensor:
     """Append token_ids [B, N] to the cache in one pass; return logits [B, N, V] (float32)."""
     out = model(input_ids=token_ids.to(model_device(model)), past_key_values=cache, use_cache=True)
     return out.logits.float()
@@ -71,7 +72,7 @@ def forward_tokens(model: Any, token_ids: Tensor, cache: QuantizedKVCache) -> Te
 
 @torch.inference_mode()
 def greedy_decode(
-    model: Any, cache: QuantizedKVCache, logits: Tensor, max_new_tokens: int,
+    model: Any, cache: Cache, logits: Tensor, max_new_tokens: int,
     eos_token_id: int | None = None,
 ) -> Tensor:
     """Decode greedily from next-token logits [B, V]; returns token ids [B, N ≤ max_new_tokens].

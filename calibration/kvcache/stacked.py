@@ -24,7 +24,7 @@ class StackedLayer(CacheLayerMixin):
     is_sliding = False
     is_croppable = False
 
-    def __init__(self, parts: list[CacheLayerMixin]) -> None:
+    def __init__(self, parts: list[Any]) -> None:
         super().__init__()
         self.parts = parts
         self.is_initialized = True
