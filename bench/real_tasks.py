@@ -8,35 +8,16 @@ Runs through `calibration.harness.evaluate_many` with the 16-bit configuration; 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from typing import Any
 
 import torch
 
 from calibration.harness import evaluate_many
-from calibration.tasks import PROSE_TASKS, TASKS, Task
+from calibration.tasks import PROSE_TASKS, parse_task
 from models.space import Config
 
 BASELINE = Config()  # w16, 16-bit K/V, no chunking
-
-
-def parse_task(spec: str) -> Task:
-    """'kv_uuid' or 'kv_uuid:n_pairs=4,...' -> the registered task with those integer settings."""
-    name, _, knobs = spec.partition(":")
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; allowed: {', '.join(sorted(TASKS))}")
-    task = TASKS[name]
-    if not knobs:
-        return task
-    fields = {f.name for f in dataclasses.fields(task)}  # type: ignore[arg-type]
-    changes = {}
-    for item in knobs.split(","):
-        key, _, value = item.partition("=")
-        if key not in fields:
-            raise ValueError(f"task {name!r} has no setting {key!r}; allowed: {sorted(fields)}")
-        changes[key] = int(value)
-    return dataclasses.replace(task, **changes)  # type: ignore[type-var]
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 records in real English prose, chat-templated, for real instruct models; `TASKS` holds both.
 
 `TASKS[name].generate(tokenizer, context_tokens, n, seed)` -> list[Sample]; `.score(pred, sample)`.
-Harder variants: instantiate the task class with other parameters (e.g. KVRetrieval(n_records=256)).
+Harder variants: `parse_task("kv_retrieval:n_records=256")` (or instantiate the task class).
 """
 
 from calibration.tasks.base import Sample, Task
@@ -16,6 +16,7 @@ from calibration.tasks.needle_prose import NeedleProse
 from calibration.tasks.passkey import Passkey
 from calibration.tasks.passkey_prose import PasskeyProse
 from calibration.tasks.prose import ProseTask
+from calibration.tasks.spec import parse_task as _parse_task
 from calibration.tasks.variable_tracking import VariableTracking
 from calibration.tasks.vartrack_prose import VarTrackProse
 
@@ -36,6 +37,12 @@ PROSE_TASKS: dict[str, Task] = {
 
 TASKS: dict[str, Task] = {**TESTBED_TASKS, **PROSE_TASKS}
 
+
+def parse_task(spec: str) -> Task:
+    """A registered task by name, with optional integer settings: `kv_uuid:n_pairs=4`."""
+    return _parse_task(spec, TASKS)
+
+
 __all__ = [
     "PROSE_TASKS",
     "TASKS",
@@ -51,5 +58,6 @@ __all__ = [
     "Sample",
     "Task",
     "VarTrackProse",
+    "parse_task",
     "VariableTracking",
 ]
