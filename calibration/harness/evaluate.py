@@ -81,9 +81,9 @@ def answer_passes(model: Any, caches: list[QuantizedKVCache], q_ids: Tensor, a_i
     if a_ids.shape[1] > 1:
         parts.append(forward_tokens(model, a_ids[:, :-1].expand(rows, -1), stacked))
     logits = torch.cat(parts, dim=1)
-    answer_logp = torch.log_softmax(logits[:, q_ids.shape[1] - 1 :], dim=-1)
+    answer = logits[:, q_ids.shape[1] - 1 :]  # −log p = logsumexp − the answer's logit
     target = a_ids.to(logits.device).expand(rows, -1)[..., None]
-    nll = -answer_logp.gather(2, target).mean(dim=(1, 2))
+    nll = (torch.logsumexp(answer, dim=-1) - answer.gather(2, target)[..., 0]).mean(dim=1)
     return [_Pass(logits[i], float(nll[i]), _until_eos(generated[i], eos)) for i in range(rows)]
 
 

@@ -2,8 +2,9 @@
 
 The weights of a decode step are read once for every row, which is what makes many
 configurations' answer passes cheap on a bandwidth-bound CPU: row i of each K, V [B, H, T, D] goes
-to the i-th configuration's own `QuantizedKVCache` (its scheme, its codes), and the rows come back
-stacked for attention. Every row must hold the same number of tokens (the same prompt).
+to the i-th configuration's own `QuantizedKVCache` (its scheme, its codes), whose decoded timeline
+is row i of one shared slab, so attention reads the batch without a copy. Every row must hold the
+same number of tokens (the same prompt) and at least one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from torch import Tensor
 from transformers.cache_utils import Cache, CacheLayerMixin
 
 from calibration.kvcache.cache import QuantizedKVCache
+from calibration.kvcache.store import SideStore
+from calibration.kvcache.timeline import Slab
 
 
 class StackedLayer(CacheLayerMixin):
@@ -28,6 +31,16 @@ class StackedLayer(CacheLayerMixin):
         super().__init__()
         self.parts = parts
         self.is_initialized = True
+        # each side's rows move into one slab: the batch's K, V are then a view of it
+        self.slabs = tuple(self._slab([getattr(p, side) for p in parts])
+                           for side in ("key_store", "value_store"))
+
+    @staticmethod
+    def _slab(stores: list[SideStore]) -> Slab:
+        slab = Slab(torch.cat([store.tokens() for store in stores]))
+        for row, store in enumerate(stores):
+            store.share(slab, row)
+        return slab
 
     def lazy_initialization(self, key_states: Tensor, value_states: Tensor) -> None:
         return None
@@ -36,9 +49,10 @@ class StackedLayer(CacheLayerMixin):
                cache_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Tensor, Tensor]:
         if key_states.shape[0] != len(self.parts):
             raise ValueError(f"a batch of {key_states.shape[0]} rows for {len(self.parts)} caches")
-        pairs = [part.update(key_states[i : i + 1], value_states[i : i + 1], cache_kwargs)
-                 for i, part in enumerate(self.parts)]
-        return torch.cat([k for k, _ in pairs]), torch.cat([v for _, v in pairs])
+        for i, part in enumerate(self.parts):
+            part.update(key_states[i : i + 1], value_states[i : i + 1], cache_kwargs)
+        length = self.parts[0].get_seq_length()
+        return self.slabs[0].view(length), self.slabs[1].view(length)
 
     def get_seq_length(self) -> int:
         return self.parts[0].get_seq_length()
@@ -77,6 +91,8 @@ class StackedKVCache(Cache):
         if len(lengths) > 1 or len(depths) > 1:
             raise ValueError(f"rows must hold the same tokens and layers; got tokens "
                              f"{sorted(lengths)}, layers {sorted(depths)}")
+        if 0 in lengths:
+            raise ValueError("rows must hold at least one token (a prefilled context)")
         self.rows = rows
         super().__init__(layers=[StackedLayer([row.layers[i] for row in rows])
                                  for i in range(len(rows[0].layers))])

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from calibration.kvcache.grouping import Grouping
 from calibration.kvcache.quantizer import pack, unpack
-from calibration.kvcache.timeline import Timeline
+from calibration.kvcache.timeline import Slab, Timeline
 
 
 def storage_bytes(*tensors: Tensor | None) -> int:
@@ -60,12 +60,22 @@ class SideStore:
         what a flush adds: the same values, since every grouping decodes element by element."""
         self.remember = True
 
+    def tokens(self) -> Tensor:
+        """Every token [B, H, T, D] as attention reads it."""
+        assert self.recent is not None
+        return self.timeline.settle() if self.timeline is not None else self._full(self.recent)
+
+    def share(self, slab: Slab, row: int) -> None:
+        """Keep the timeline as row `row` of `slab`, which already holds `tokens()`."""
+        self.remember = True
+        self.timeline = Timeline(slab, slice(row, row + 1))
+
     def append(self, x: Tensor) -> Tensor:
         """Add x [B, H, T_new, D]; return every token [B, H, T, D] (old codes dequantized,
         the 16-bit window and `x` exact), then flush what left the window."""
         if self.remember and self.timeline is None:
             so_far = x[:, :, :0] if self.recent is None else self._full(self.recent)
-            self.timeline = Timeline(so_far)
+            self.timeline = Timeline(Slab(so_far))
         self.recent = x.clone() if self.recent is None else torch.cat([self.recent, x], dim=2)
         full = self.timeline.extend(x) if self.timeline is not None else self._full(self.recent)
         self._flush()

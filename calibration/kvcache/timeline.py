@@ -4,7 +4,9 @@ For the accuracy harness's answer passes: a decode step appends one token, and r
 quantized token (plus two full copies) at each step cost more than the model's own matmuls.
 Here each token is decoded once, when it is flushed, and written over its exact copy before the
 next step (not at once: the step that appended it still attends to it exactly, as the store
-returns it). The buffer is not part of the cache's `nbytes` (what a deployment would hold).
+returns it). The rows of a batch keep their timelines in one `Slab`, so the batch's K, V are a
+view, not a concatenation. The buffers are not part of the cache's `nbytes` (what a deployment
+would hold).
 """
 
 from __future__ import annotations
@@ -13,30 +15,49 @@ import torch
 from torch import Tensor
 
 
-class Timeline:
-    """Tokens [B, H, T, D] in the model dtype: decoded quantized ones, then the exact window."""
+class Slab:
+    """One buffer [rows, H, capacity, D] for the timelines of a batch's rows (equal lengths)."""
 
     def __init__(self, tokens: Tensor) -> None:
         self.length = tokens.shape[2]
         self.buffer = torch.empty(*tokens.shape[:2], max(2 * self.length, 64), tokens.shape[3],
                                   dtype=tokens.dtype, device=tokens.device)
         self.buffer[:, :, : self.length] = tokens
-        self.pending: list[tuple[int, Tensor]] = []
 
-    def extend(self, x: Tensor) -> Tensor:
-        """Settle earlier flushes, append x [B, H, T_new, D]; return a view of every token."""
-        for start, values in self.pending:
-            self.buffer[:, :, start : start + values.shape[2]] = values
-        self.pending.clear()
-        end = self.length + x.shape[2]
+    def reserve(self, end: int) -> None:
         if end > self.buffer.shape[2]:
             grown = torch.empty(*self.buffer.shape[:2], 2 * end, self.buffer.shape[3],
                                 dtype=self.buffer.dtype, device=self.buffer.device)
-            grown[:, :, : self.length] = self.buffer[:, :, : self.length]
+            grown[:, :, : self.buffer.shape[2]] = self.buffer
             self.buffer = grown
-        self.buffer[:, :, self.length : end] = x
+
+    def view(self, length: int) -> Tensor:
+        return self.buffer[:, :, :length]
+
+
+class Timeline:
+    """Rows `rows` of `slab` (all of them when the store is alone): decoded quantized tokens,
+    then the exact window."""
+
+    def __init__(self, slab: Slab, rows: slice = slice(None)) -> None:
+        self.slab, self.rows, self.length = slab, rows, slab.length
+        self.pending: list[tuple[int, Tensor]] = []
+
+    def settle(self) -> Tensor:
+        """Write the decoded values of earlier flushes; return a view of every token."""
+        for start, values in self.pending:
+            self.slab.buffer[self.rows, :, start : start + values.shape[2]] = values
+        self.pending.clear()
+        return self.slab.buffer[self.rows, :, : self.length]
+
+    def extend(self, x: Tensor) -> Tensor:
+        """Settle earlier flushes, append x [B, H, T_new, D]; return a view of every token."""
+        self.settle()
+        end = self.length + x.shape[2]
+        self.slab.reserve(end)
+        self.slab.buffer[self.rows, :, self.length : end] = x
         self.length = end
-        return self.buffer[:, :, :end]
+        return self.slab.buffer[self.rows, :, :end]
 
     def decode_later(self, start: int, values: Tensor) -> None:
         """Tokens from `start` were flushed: their decoded `values` replace them before the next

@@ -68,6 +68,8 @@ def test_stacked_update_splits_rows() -> None:
 def test_stacked_refusals() -> None:
     with pytest.raises(ValueError, match="at least one row"):
         StackedKVCache([])
+    with pytest.raises(ValueError, match="at least one token"):
+        StackedKVCache([QuantizedKVCache(KVScheme(), 1)])
     a, b = QuantizedKVCache(KVScheme(), 1), QuantizedKVCache(KVScheme(), 1)
     a.update(*_kv(3, 0), 0)
     with pytest.raises(ValueError, match="same tokens"):
