@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from calibration.runner import MeasureFn, run_one
+from calibration.runner import MeasureFn, run_group, run_one
 from calibration.store import Measurement, RunKey, Store
 
 Result = tuple[RunKey, Measurement]
@@ -23,17 +23,39 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Runs every key in this process, in order."""
+    """Runs every key in this process: real inference measures the keys that share weights,
+    task, context and prompts together (`run_group`, up to `group` at a time); a custom
+    `measure` runs them one by one, in order."""
 
-    def __init__(self, measure: MeasureFn | None = None) -> None:
+    def __init__(self, measure: MeasureFn | None = None, group: int = 16) -> None:
         self.measure = measure
+        self.group = group
 
     def map(self, model_dir: str, keys: Sequence[RunKey]) -> Iterator[Result]:
-        for key in keys:
-            yield key, run_one(model_dir, key, self.measure)
+        if self.measure is not None:
+            for key in keys:
+                yield key, run_one(model_dir, key, self.measure)
+            return
+        for batch in groups(keys, self.group):
+            yield from zip(batch, run_group(model_dir, batch), strict=True)
 
     def close(self) -> None:
         return None
+
+
+def groups(keys: Sequence[RunKey], size: int) -> list[list[RunKey]]:
+    """Keys of one `group_of` together (first appearance first), at most `size` a group; a key
+    whose configuration does not parse is its own group (its run records the error)."""
+    from calibration.measurement import group_of
+
+    buckets: dict[object, list[RunKey]] = {}
+    for i, key in enumerate(keys):
+        try:
+            label: object = group_of(key)
+        except ValueError:
+            label = i
+        buckets.setdefault(label, []).append(key)
+    return [b[i : i + size] for b in buckets.values() for i in range(0, len(b), size)]
 
 
 # Not shipped to a cluster: the environment, measured runs, history and caches.

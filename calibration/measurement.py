@@ -1,11 +1,13 @@
 """One run's measurement on a real model: accuracy via calibration.harness, peak via the probe.
 
-Accuracy, fidelity, answer NLL and K/V errors come from `calibration.harness.evaluate`; the peak
-is the engine's probe of a prefill of exactly `context_tokens` tokens of the task's first prompt.
+Accuracy, fidelity, answer NLL and K/V errors come from `calibration.harness.evaluate_many` (runs
+that share weights, task, context and prompts are measured together); the peak is the engine's
+probe of a prefill of exactly `context_tokens` tokens of the task's first prompt.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import torch
 
 from calibration.engine.loading import load_model
 from calibration.engine.probe import probe_prefill
-from calibration.store.records import Measurement
+from calibration.store.records import Measurement, RunKey
 from calibration.tasks import TASKS
 from models.space import Config, KVScheme, parse_config
 
@@ -60,27 +62,51 @@ def measure(model_dir: str, config_id: str, task: str, context_tokens: int, n: i
             device: str = "cpu", attention: str = "sdpa") -> Measurement:
     """Measure one run; raises on failure (the runner records it). n = 0: memory only.
     `attention` is the probe's (accuracy runs use sdpa: the two compute the same answers)."""
-    from calibration.harness import evaluate
+    key = RunKey("", config_id, context_tokens, task, seed, n, device)
+    return measure_group(model_dir, [key], attention)[0]
 
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(sorted(TASKS))}")
-    config = parse_config(config_id)
-    folder = str(weights_folder(model_dir, config))
-    model = _model(folder, device, attention)
-    peak, _ = probe_prefill(model, probe_ids(model_dir, task, context_tokens, seed), config.kv,
-                            config.chunk)
-    m = Measurement(peak_bytes=peak.peak_bytes, weights_bytes=peak.weights_bytes,
-                    cache_bytes=peak.cache_bytes, transient_bytes=peak.transient_bytes,
-                    phase_bytes=peak.phase_bytes)
-    if n == 0:
-        return m
+
+def group_of(key: RunKey) -> tuple[str, str, int, int, int, str]:
+    """What runs measured together must share: weights, task, context, n, seed, device."""
+    return (parse_config(key.config).weights.id, key.task, key.context_tokens, key.n, key.seed,
+            key.device)
+
+
+def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa"
+                  ) -> list[Measurement]:
+    """Measure runs of one `group_of`: each configuration's peak probed on its own, the accuracy
+    of all from one `evaluate_many` (one 16-bit reference per prompt, the answer passes as the
+    rows of a batch). Raises on failure (the runner then measures the keys one by one)."""
+    from calibration.harness import evaluate_many
+
+    first = keys[0]
+    if first.task not in TASKS:
+        raise ValueError(f"unknown task {first.task!r}; allowed: {', '.join(sorted(TASKS))}")
+    if any(group_of(k) != group_of(first) for k in keys):
+        raise ValueError("runs measured together must share weights, task, context, n, seed "
+                         "and device")
+    configs = [parse_config(k.config) for k in keys]
+    folder = str(weights_folder(model_dir, configs[0]))
+    model = _model(folder, first.device, attention)
+    ids = probe_ids(model_dir, first.task, first.context_tokens, first.seed)
+    out = []
+    for config in configs:
+        peak, _ = probe_prefill(model, ids, config.kv, config.chunk)
+        out.append(Measurement(
+            peak_bytes=peak.peak_bytes, weights_bytes=peak.weights_bytes,
+            cache_bytes=peak.cache_bytes, transient_bytes=peak.transient_bytes,
+            phase_bytes=peak.phase_bytes))
+    if first.n == 0:
+        return out
     if attention != "sdpa":
         raise ValueError(f"accuracy runs use sdpa attention; {attention} is for memory-only "
                          "probes (n = 0)")
-    max_new = int(getattr(TASKS[task], "max_new_tokens", MAX_NEW_TOKENS))  # prose tasks: own
-    r = evaluate(folder, config, task, context_tokens, n, seed, max_new, device)
-    m.exact_match, m.exact_match_lower, m.exact_match_upper = (
-        r.accuracy, r.accuracy_low, r.accuracy_high)
-    m.top1, m.kl, m.answer_nll = r.top1_agreement, max(r.mean_kl, 0.0), r.answer_nll
-    m.k_error, m.v_error = _mean(r.k_error), _mean(r.v_error)
-    return m
+    max_new = int(getattr(TASKS[first.task], "max_new_tokens", MAX_NEW_TOKENS))  # prose: own
+    results = evaluate_many(folder, configs, first.task, first.context_tokens, first.n,
+                            first.seed, max_new, first.device)
+    for m, r in zip(out, results, strict=True):
+        m.exact_match, m.exact_match_lower, m.exact_match_upper = (
+            r.accuracy, r.accuracy_low, r.accuracy_high)
+        m.top1, m.kl, m.answer_nll = r.top1_agreement, max(r.mean_kl, 0.0), r.answer_nll
+        m.k_error, m.v_error = _mean(r.k_error), _mean(r.v_error)
+    return out

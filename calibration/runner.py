@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from calibration.runtime import fingerprint
@@ -40,6 +40,29 @@ def measure_real(model_dir: str, key: RunKey, attention: str = "sdpa") -> Measur
                 key.device, attention)
     m.versions = versions() | fingerprint(key.device, attention=attention)
     return m
+
+
+def run_group(model_dir: str, keys: Sequence[RunKey]) -> list[Measurement]:
+    """Real inference of runs that share a `calibration.measurement.group_of`, measured together;
+    if the group fails, each key is run alone, so one bad configuration fails only its own row.
+    Each row's seconds are the group's divided evenly."""
+    if len(keys) == 1:
+        return [run_one(model_dir, keys[0])]
+    start = time.perf_counter()
+    try:
+        import torch
+
+        from calibration.measurement import measure_group
+
+        torch.set_num_threads(1)
+        out = measure_group(model_dir, keys)
+    except Exception:  # noqa: BLE001 - retried one by one: each failure is its own row's data
+        return [run_one(model_dir, key) for key in keys]
+    seconds = round((time.perf_counter() - start) / len(keys), 4)
+    stamp = versions() | fingerprint(keys[0].device)
+    for m in out:
+        m.seconds, m.versions = seconds, dict(stamp)
+    return out
 
 
 def run_one(model_dir: str, key: RunKey, measure: MeasureFn | None = None) -> Measurement:

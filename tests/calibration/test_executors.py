@@ -108,3 +108,34 @@ def test_a_ray_cluster_gets_the_code_and_relative_model_folders(tmp_path, monkey
     assert Path(m.versions["cwd"]).resolve() != here  # a copy, as a remote node would have
     assert Path(m.versions["code"]).resolve().is_relative_to(Path(m.versions["cwd"]).resolve())
     assert m.versions["model"] == "True"
+
+
+def test_groups_share_weights_task_context_and_prompts():
+    from calibration.executors import groups
+
+    ks = [RunKey("m", c, L, t, 0, 4) for c, L, t in [
+        ("w16-k4v2-token-r0-c64", 128, "passkey"), ("w4-k4v2-token-r0-c64", 128, "passkey"),
+        ("w16-k8v8-token-r0-c64", 128, "passkey"), ("w16-k8v8-token-r0-c64", 256, "passkey"),
+        ("w16-k2v2-token-r0-c64", 128, "needle"), ("nonsense", 128, "passkey"),
+        ("w16-k2v4-token-r0-c64", 128, "passkey")]]
+    assert groups(ks, 16) == [[ks[0], ks[2], ks[6]], [ks[1]], [ks[3]], [ks[4]], [ks[5]]]
+    assert groups(ks, 2)[:2] == [[ks[0], ks[2]], [ks[6]]]
+
+
+def test_a_group_measures_what_each_run_measures_alone(tmp_path, tiny_model_dir):
+    """Real inference on the tiny model: one group (one reference pass a prompt, the answer
+    passes batched) against the same keys run one by one."""
+    from calibration.runner import run_group
+
+    configs = ["w16-k4v2-token-r0-c64", "w16-k8v8-channel-r32-cfull", "w16-k16v16-cfull"]
+    keys = [RunKey("tiny", c, 128, "passkey", 0, 2) for c in configs]
+    together = run_group(str(tiny_model_dir), keys)
+    for key, m in zip(keys, together, strict=True):
+        alone = run_one(str(tiny_model_dir), key)
+        assert m.status == alone.status == "ok"
+        assert m.peak_bytes == alone.peak_bytes
+        assert m.exact_match == alone.exact_match
+        assert (m.k_error, m.v_error) == (alone.k_error, alone.v_error)
+        assert m.kl == pytest.approx(alone.kl, rel=1e-3, abs=1e-6)
+        assert m.answer_nll == pytest.approx(alone.answer_nll, rel=1e-3)
+        assert m.seconds == together[0].seconds
