@@ -15,11 +15,13 @@ from calibration.cli.inputs import (
     ADDRESS,
     DB,
     EXECUTOR,
+    WEIGHTS,
     context_lengths,
     device_name,
     executor_name,
     model_folder,
     open_store,
+    pool_of,
 )
 
 
@@ -43,6 +45,7 @@ def calibrate(
     memory_contexts: Annotated[str, typer.Option(
         help="peak memory only of every configuration run, at these lengths, e.g. 384")] = "",
     seed: Annotated[int, typer.Option(help="prompt seed")] = 0,
+    weights: WEIGHTS = "",
     db: DB = None,
 ) -> None:
     """Run sampled configurations for real and record every run in the results store."""
@@ -60,6 +63,7 @@ def calibrate(
     if budget_runs <= 0 or n <= 0:
         raise ValueError("--budget-runs and --n must be positive")
     model_dir, spec = model_folder(model)
+    configs = pool_of(spec, weights)
     ctx = context_lengths(contexts, "contexts", spec)
     anchors = context_lengths(anchor_contexts, "anchor-contexts", spec) \
         if anchor_contexts.strip() else []
@@ -82,7 +86,7 @@ def calibrate(
                             f" {key.task} ({failed} failed)")
 
         camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result,
-                        anchor_contexts=anchors, memory_contexts=mem_ctx)
+                        anchor_contexts=anchors, memory_contexts=mem_ctx, configs=configs)
         try:
             camp.kv_error()
             camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from models.space import Config
 from models.specs import ArchSpec, spec_from_config
 
 if TYPE_CHECKING:
@@ -44,6 +45,26 @@ def context_lengths(text: str, what: str, spec: ArchSpec) -> list[int]:
         raise ValueError(f"--{what} must lie in [1, {top}] (max_position_embeddings of "
                          f"{spec.name}); got {max(values)}")
     return values
+
+
+WEIGHTS = Annotated[str, typer.Option(
+    help="weight settings to sample, e.g. w16 (default: all the pool has; 4-bit ones run AWQ "
+    "first)")]
+
+
+def pool_of(spec: ArchSpec, weights: str) -> list[Config]:
+    """The calibration pool of `spec`, only the weight settings `weights` names (all if blank)."""
+    from calibration.sampler import pool
+
+    configs = pool(spec)
+    if weights.strip():
+        allowed = sorted({c.weights.id for c in configs})
+        wanted = {w.strip() for w in weights.split(",") if w.strip()}
+        if wanted - set(allowed):
+            raise ValueError(f"--weights {weights!r}: allowed for {spec.name}: "
+                             f"{', '.join(allowed)}")
+        configs = [c for c in configs if c.weights.id in wanted]
+    return configs
 
 
 def device_name(device: str) -> str:

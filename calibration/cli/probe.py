@@ -14,7 +14,15 @@ import typer
 
 from calibration.cli.app import console
 from calibration.cli.calibrate import progress_bar
-from calibration.cli.inputs import DB, context_lengths, device_name, model_folder, open_store
+from calibration.cli.inputs import (
+    DB,
+    WEIGHTS,
+    context_lengths,
+    device_name,
+    model_folder,
+    open_store,
+    pool_of,
+)
 from calibration.runtime import ATTENTIONS
 
 
@@ -25,9 +33,7 @@ def probe(
     attention: Annotated[str, typer.Option(help="sdpa | eager")] = "eager",
     task: Annotated[str, typer.Option(help="task whose first prompt is prefilled")] =
     "kv_retrieval",
-    weights: Annotated[str, typer.Option(
-        help="weight settings to sample, e.g. w16 (default: all the pool has; 4-bit ones run "
-        "AWQ first)")] = "",
+    weights: WEIGHTS = "",
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     seed: Annotated[int, typer.Option(help="sample and prompt seed")] = 0,
     db: DB = None,
@@ -37,7 +43,6 @@ def probe(
     from calibration.campaign import Campaign
     from calibration.executors import LocalExecutor
     from calibration.runner import measure_real
-    from calibration.sampler import pool
     from calibration.tasks import TASKS
 
     if attention not in ATTENTIONS:
@@ -48,14 +53,7 @@ def probe(
         raise ValueError(f"--runs must be a positive integer; got {runs}")
     model_dir, spec = model_folder(model)
     ctx = context_lengths(contexts, "contexts", spec)
-    configs = pool(spec)
-    if weights.strip():
-        allowed = sorted({c.weights.id for c in configs})
-        wanted = {w.strip() for w in weights.split(",") if w.strip()}
-        if wanted - set(allowed):
-            raise ValueError(f"--weights {weights!r}: allowed for {spec.name}: "
-                             f"{', '.join(allowed)}")
-        configs = [c for c in configs if c.weights.id in wanted]
+    configs = pool_of(spec, weights)
     device = device_name(device)
     store = open_store(db)
     name = model_dir.name

@@ -64,6 +64,7 @@ CASES = {  # id: (command, damage, extra args (with {tmp}), expected words)
                             "--anchor-contexts must lie in [1, 4096]"),
     "device-cuda-without-gpu": ("calibrate", None, ["--device", "cuda"], "no CUDA GPU"),
     "device-unknown": ("calibrate", None, ["--device", "tpu"], "--device must be one of cpu"),
+    "weights-unknown": ("calibrate", None, ["--weights", "w8"], "--weights 'w8': allowed for"),
     "fit-corrupt-config": ("fit", "corrupt-config", [], "config.json is not valid JSON"),
     "fit-db-unknown-dialect": ("fit", None, ["--db", "nosuch://x"],
                                "cannot open the results store"),
