@@ -108,7 +108,7 @@ class MetricModel:
         runs lose nothing, and the graded guide tells which ones will.
 
         `seeds` (each run's prompt seed): a run's drop is against the 16-bit run on its own
-        prompts, the anchors are the mean over prompt sets and their spread widens intervals."""
+        prompts, the anchors are the median over prompt sets and their spread widens intervals."""
         return self._fit(Runs.of(configs, context_tokens, values, kv_error, guide, seeds))
 
     def _fit(self, runs: Runs) -> MetricModel:
@@ -130,9 +130,9 @@ class MetricModel:
         form: Form = "linear" if t.kind == "accuracy" and runs.guide is None else self.form
         floor = float(self.loss_floor)
         p = problem(runs, self.folds, self.seed, f"{t.task}/{t.metric}", self.coverage)
-        if t.kind == "accuracy" and runs.guide is not None:
+        if t.kind == "accuracy" and p.guide is not None:
             fitted = dataclasses.replace(fit_two_stage(
-                p, runs.guide, floor, form, self.context_slope_min, self.coverage, t.samples),
+                p, p.guide, floor, form, self.context_slope_min, self.coverage, t.samples),
                 guide=t.guide)
         else:
             fitted = fit_one_stage(p, t.kind, floor, form, self.context_slope_min,

@@ -51,7 +51,7 @@ class Runs:
 @dataclass(frozen=True)
 class Problem:
     """The arrays a fit works on: features, values, the 16-bit value at each row's context
-    (on the row's own prompts where measured), the anchors per context (mean over prompt sets)
+    (on the row's own prompts where measured), the anchors per context (median over prompt sets)
     and their spread, the calibrated contexts and each row's fold."""
 
     x: F64
@@ -62,11 +62,12 @@ class Problem:
     contexts: list[int]
     fold_of: NDArray[np.int64]
     baseline_spread: dict[int, float] | None = None
+    guide: F64 | None = None  # the runs' guide metric, row for row
 
 
 def anchor_spread(by_seed: dict[int, list[float]], coverage: float) -> dict[int, float]:
     """Per context measured on k ≥ 2 prompt sets, the half-width at `coverage` of a new prompt
-    set's 16-bit value around their mean: t(k − 1) · sd · √(1 + 1/k), sd between the sets (a
+    set's 16-bit value around the anchor: t(k − 1) · sd · √(1 + 1/k), sd between the sets (a
     Student-t prediction interval: with two or three sets the sd itself is uncertain)."""
     from scipy.stats import t as student  # fitting only
 
@@ -86,7 +87,9 @@ def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9
     base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
     if not base_rows:
         raise ValueError(f"{where}: no 16-bit baseline run to anchor the fit")
-    # the 16-bit value per (prompt seed, context); an anchor is the mean over prompt sets
+    # the 16-bit value per (prompt seed, context); an anchor is the median over prompt sets (an
+    # accuracy at its ceiling and an NLL with a few failed prompts are skewed between sets: the
+    # median is the point of least expected absolute error; their spread goes to the intervals)
     paired: dict[tuple[int, int], float] = {}
     for s, t in sorted({(int(seeds[i]), int(tokens[i])) for i in base_rows}):
         paired[(s, t)] = float(np.mean(values[[i for i in base_rows
@@ -94,7 +97,14 @@ def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9
     by_seed: dict[int, list[float]] = {}
     for (_, t), v in paired.items():
         by_seed.setdefault(t, []).append(v)
-    baseline = {t: float(np.mean(vs)) for t, vs in sorted(by_seed.items())}
+    baseline = {t: float(np.median(vs)) for t, vs in sorted(by_seed.items())}
+    # the 16-bit runs of prompt sets no quantized run used are anchors only: as rows of the
+    # regression they would be easy points that narrow its conformal intervals
+    own = np.isin(seeds, seeds[~runs.baseline_rows])
+    if not own.all() and (~runs.baseline_rows).any():
+        runs, seeds = runs.subset(own), seeds[own]
+        configs, tokens, values = runs.configs, runs.tokens, runs.values
+        base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
     # a run's drop is against the 16-bit model on its own prompts where that was measured
     base = baseline_at(baseline, tokens)
     for i in range(len(values)):
@@ -111,4 +121,4 @@ def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9
     fold_of_id = dict(zip(ids, rng.permutation(len(ids)) % k, strict=True))
     fold_of = np.array([fold_of_id[c.id] for c in configs], dtype=np.int64)
     return Problem(x, names, values, base, baseline, quantized, fold_of,
-                   anchor_spread(by_seed, coverage) or None)
+                   anchor_spread(by_seed, coverage) or None, runs.guide)

@@ -86,7 +86,7 @@ class MetricFit(StrictRecord):
     coef: list[Number]
     knots: dict[str, list[Number]]
     baseline: dict[Context, Number] = Field(
-        min_length=1, description="16-bit value per calibrated context (mean over prompt sets)")
+        min_length=1, description="16-bit value per calibrated context (median over prompt sets)")
     # Half-width at `coverage` of a new prompt set's 16-bit value around `baseline`, per context
     # measured on several prompt sets (Student-t over the sets); added in quadrature to every
     # interval, which all lean on the anchor. Absent (older artifacts): one set, no spread.

@@ -1,4 +1,4 @@
-"""The 16-bit anchors with their spread between prompt sets: the served anchor is the mean over
+"""The 16-bit anchors with their spread between prompt sets: the served anchor is the median over
 the sets, a run's drop is against the 16-bit run on its own prompts, and every interval leaning
 on the anchor is widened by a new prompt set's spread (Student-t over the sets measured)."""
 
@@ -62,7 +62,7 @@ def test_the_spread_is_a_student_t_prediction_half_width_over_the_sets():
 def test_a_second_prompt_set_moves_the_anchor_to_the_mean_and_widens_every_interval():
     one, two = fit(None), fit(0.05)
     assert one.baseline_spread is None
-    assert two.baseline[512] == pytest.approx(0.03)  # mean of 0.01 and 0.05
+    assert two.baseline[512] == pytest.approx(0.03)  # median of 0.01 and 0.05
     assert two.baseline_spread is not None
     assert two.baseline_spread[512] > 0.1
     rows = design([Config(), Config(Weights(16), KVScheme(2, 2, "token"), 256)], TABLE)
@@ -96,3 +96,18 @@ def test_records_without_a_spread_still_load_and_predict_as_before():
     p_old, p_new = predict(old, rows, 512), predict(two, rows, 512)
     assert p_old.mean == pytest.approx(p_new.mean)
     assert (p_old.upper - p_old.lower < p_new.upper - p_new.lower).all()
+
+
+def test_the_anchor_is_the_median_of_the_sets_and_other_sets_are_not_regression_rows():
+    from models.accuracy.problem import Runs, problem
+
+    configs, tokens, values, seeds = runs(np.random.default_rng(1), None)
+    for s, v in ((1, 0.02), (2, 0.5)):  # one prompt set with a few failed answers
+        configs += [Config(), Config()]
+        tokens += [256, 512]
+        values += [v, v]
+        seeds += [s, s]
+    p = problem(Runs.of(configs, tokens, values, TABLE, seeds=seeds), 5, 0, "t")
+    assert p.baseline[512] == pytest.approx(0.02)  # median of 0.01, 0.02, 0.5 (mean: 0.18)
+    assert len(p.values) == len(values) - 4  # seeds 1 and 2 ran no quantized configuration
+    assert p.base[0] == pytest.approx(0.01)  # seed 0's rows are paired with seed 0's anchor
