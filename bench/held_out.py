@@ -36,6 +36,21 @@ def held_out_scores(measured: Sequence[float], mean: Sequence[float], lower: Seq
                          float(rho), int(inside.sum()), len(y))
 
 
+LOST_PROMPTS = 3  # a run "degrades" when it answers this many prompts fewer than the 16-bit model
+
+
+def degraded_coverage(measured: Sequence[float], lower: Sequence[float], upper: Sequence[float],
+                      baseline: Sequence[float], samples: int, lost: int = LOST_PROMPTS
+                      ) -> tuple[int, int]:
+    """(covered, count) of the runs that really degraded: `lost` or more prompts below the
+    16-bit model measured on the same prompts — coverage conditional on the measured drop, which
+    pooled coverage hides when most runs sit at the ceiling."""
+    y = np.asarray(measured, dtype=float)
+    down = (np.asarray(baseline, dtype=float) - y) * samples >= lost - 1e-9
+    inside = (np.asarray(lower) <= y) & (y <= np.asarray(upper))
+    return int(inside[down].sum()), int(down.sum())
+
+
 def least_interval_mass(p: float, n: int, level: float = 0.9) -> float:
     """The least probability that an interval of whole-prompt outcomes k/n can hold while holding
     at least `level` of a Binomial(n, p) measurement: what even an exactly right prediction p with

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.held_out import held_out_scores
+from bench.held_out import LOST_PROMPTS, degraded_coverage, held_out_scores
 from calibration.campaign import Campaign
 from calibration.executors import make_executor, sweep
 from calibration.fitting import METRICS, fit_memory, memory_runs
@@ -38,7 +38,6 @@ from models.runtime import runtime_label
 from models.space import BASELINE, Config, parse_config
 
 HOLDOUT_SEED = 3_000_017  # the bench's prompts: no calibration, validation or bench run uses them
-LOST_PROMPTS = 3  # a configuration "degrades" when it answers this many prompts fewer
 
 
 def say(msg: str) -> None:
@@ -156,11 +155,11 @@ def _accuracy_line(art: Artifact, camp: Campaign, store: Store, got: dict[RunKey
             f"{100 * hi:.0f}%)")
     inside = (p.lower <= y) & (y <= p.upper)
     if METRICS[metric] == "accuracy":
-        lost = (trivial - y) * camp.n >= LOST_PROMPTS - 1e-9
-        if lost.any():
-            line += (f"; degraded (≥ {LOST_PROMPTS} prompts lost): "
-                     f"{100 * inside[lost & known].mean():.0f}% ({int(inside[lost].sum())}/"
-                     f"{int(lost.sum())})")
+        hit, lost = degraded_coverage(y[known], p.lower[known], p.upper[known], trivial[known],
+                                      camp.n)
+        if lost:
+            line += (f"; degraded (≥ {LOST_PROMPTS} prompts lost): {100 * hit / lost:.0f}% "
+                     f"({hit}/{lost})")
     else:
         parts = [f"{w} {100 * inside[weights == w].mean():.0f}% ({int((weights == w).sum())})"
                  for w in sorted(set(weights))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from calibration.executors import Executor, sweep
@@ -56,6 +56,10 @@ class Campaign:
     # peak memory only (n = 0: one probed prefill, no decoding) of every configuration run, at
     # these further lengths: more points pin the memory terms' growth with the context
     memory_contexts: Sequence[int] = ()
+    # further prompt seeds on which the 16-bit baseline alone is measured again at every
+    # calibrated and anchor length: how much the anchors move between prompt sets (their
+    # spread widens every interval that leans on them)
+    anchor_seeds: Sequence[int] = ()
 
     @property
     def name(self) -> str:
@@ -98,6 +102,7 @@ class Campaign:
         """Measure the 16-bit baseline at every anchor context, and the peak memory of every
         configuration run so far at every memory context."""
         self.run([(BASELINE, L) for L in self.anchor_contexts])
+        self.anchor_spread()
         if not self.memory_contexts:
             return
         done = sorted({k.config for k, _ in self.store.runs(self.name, None, self.device)
@@ -105,6 +110,15 @@ class Campaign:
         keys = [RunKey(self.name, c, L, self.tasks[0], self.seed, 0, self.device)
                 for c in done for L in self.memory_contexts]
         sweep(self.store, self.executor, str(self.model_dir), keys, self.on_result)
+
+    def anchor_spread(self) -> None:
+        """The 16-bit baseline on every `anchor_seeds` prompt seed (the calibration's own is
+        `seed`) at every calibrated and anchor length: the anchors' spread between prompt sets."""
+        lengths = sorted({*self.contexts, *self.anchor_contexts})
+        for s in self.anchor_seeds:
+            if s == self.seed:
+                raise ValueError(f"anchor seed {s} is the calibration's own prompt seed")
+            replace(self, seed=s).run([(BASELINE, L) for L in lengths])
 
     def weights_kl(self, ids: Sequence[str] | None = None) -> list[tuple[str, str, int, float]]:
         """What 4-bit weights alone do to the answers (KL vs the 16-bit weights, both with a

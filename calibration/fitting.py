@@ -46,9 +46,15 @@ def memory_runs(runs: Runs) -> tuple[Runs, dict[str, str]]:
     """The runs with a measured peak from one runtime (a fit mixes no kernel paths), and its
     fingerprint: the recorded runtime with the most runs; runs stored before fingerprints were
     recorded only when no recorded one exists."""
+    # one peak per prefill: another prompt seed (the anchors' spread) has the same shapes
+    first: dict[tuple[str, int, str, int, str], int] = {}
+    for k, _ in runs:
+        same = (k.config, k.context_tokens, k.task, k.n, k.device)
+        first[same] = min(first.get(same, k.seed), k.seed)
     groups: dict[str, Runs] = {}
     for k, m in runs:
-        if m.peak_bytes is not None:
+        if m.peak_bytes is not None and first[(k.config, k.context_tokens, k.task, k.n,
+                                                 k.device)] == k.seed:
             groups.setdefault(runtime_label(m.versions | {"device": k.device}), []).append((k, m))
     if not groups:
         return [], {}
@@ -125,7 +131,7 @@ def fit_accuracy(runs: Runs, kv_error: dict[str, float], task: str,
         out[metric] = model.fit([parse_config(k.config) for k, _ in have],
                                 [k.context_tokens for k, _ in have],
                                 [getattr(m, metric) for _, m in have], kv_error,
-                                guide=guide).to_fit()
+                                guide=guide, seeds=[k.seed for k, _ in have]).to_fit()
     if weights and AWQ_DEFAULT_GROUP in weights.mean and "kl" in out:
         out["kl"] = out["kl"].model_copy(update=weights.fields())
     return out

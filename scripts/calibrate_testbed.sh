@@ -25,7 +25,7 @@ fi
 for m in "${models[@]}"; do
   "$PY" -m calibration.cli calibrate --model "models/testbed/$m" --contexts 256,512 \
     --tasks kv_retrieval,passkey --budget-runs "$BUDGET" --n "$N" --mode active \
-    --anchor-contexts 1024,2048 --memory-contexts 320,384,448 --db "$DB"
+    --anchor-contexts 1024,2048 --anchor-seeds 1,2,3 --memory-contexts 320,384,448 --db "$DB"
   # the eager runtime's memory (its own store: run keys do not name the attention) and the
   # 4-bit weights' own KL of every AWQ group the service serves, then the artifact
   "$PY" -m calibration.cli probe --model "models/testbed/$m" --attention eager \

@@ -45,6 +45,9 @@ def calibrate(
     memory_contexts: Annotated[str, typer.Option(
         help="peak memory only of every configuration run, at these lengths, e.g. 384")] = "",
     seed: Annotated[int, typer.Option(help="prompt seed")] = 0,
+    anchor_seeds: Annotated[str, typer.Option(
+        help="16-bit baseline again on these prompt seeds at every length (its spread), e.g. "
+             "1,2,3")] = "",
     weights: WEIGHTS = "",
     db: DB = None,
 ) -> None:
@@ -69,6 +72,14 @@ def calibrate(
         if anchor_contexts.strip() else []
     mem_ctx = context_lengths(memory_contexts, "memory-contexts", spec) \
         if memory_contexts.strip() else []
+    try:
+        spread = [int(s) for s in anchor_seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--anchor-seeds take integers, e.g. 1,2,3; got {anchor_seeds!r}"
+                         ) from None
+    if seed in spread or len(set(spread)) != len(spread):
+        raise ValueError(f"--anchor-seeds must be distinct and differ from --seed {seed}; got "
+                         f"{anchor_seeds!r}")
     device = device_name(device)
     executor = executor_name(executor)
     store = open_store(db)
@@ -86,7 +97,8 @@ def calibrate(
                             f" {key.task} ({failed} failed)")
 
         camp = Campaign(store, ex, model_dir, ctx, task_list, n, seed, device, on_result,
-                        anchor_contexts=anchors, memory_contexts=mem_ctx, configs=configs)
+                        anchor_contexts=anchors, memory_contexts=mem_ctx,
+                        anchor_seeds=spread, configs=configs)
         try:
             camp.kv_error()
             camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)

@@ -43,8 +43,10 @@ def fit(
     for task, fits in art.accuracy.items():
         for metric, f in fits.items():
             # a loss's half-width is in decades of (loss − 16-bit loss + floor); a sampled
-            # accuracy's in expected errors of a measurement (models.accuracy.error_scale)
-            unit = " dex" if f.kind == "loss" else " σ" if f.samples else ""
+            # accuracy's in units of its log-odds loss + logit_scale (or, in older fits,
+            # expected errors of a measurement: models.accuracy.error_scale)
+            unit = (" dex" if f.kind == "loss" else f" ×(ℓ+{f.logit_scale:g})" if f.logit_scale
+                    else " σ" if f.samples else "")
             width = f"{f.interval_q:.4f}{unit}"
             if f.interval_bins:  # Mondrian: one width per bin of the predicted value
                 qs = [q for _, q in f.interval_bins]

@@ -67,8 +67,10 @@ class MetricModel:
     extra_coef_: list[float] | None
     samples_: int | None
     guide_spread_: float | None
+    logit_scale_: float | None
     widening_: float
     weights_kl_: dict[int, float] | None
+    baseline_spread_: dict[int, float] | None
 
     def __init__(self, target: Target, *, form: str = "log_sum",
                  loss_floor: float | Sequence[float] = 1e-5, folds: int = 5,
@@ -96,14 +98,18 @@ class MetricModel:
 
     def fit(self, configs: Sequence[Config], context_tokens: Sequence[int] | NDArray[np.int64],
             values: Sequence[float] | F64, kv_error: dict[str, float],
-            guide: Sequence[float] | F64 | None = None) -> MetricModel:
+            guide: Sequence[float] | F64 | None = None,
+            seeds: Sequence[int] | NDArray[np.int64] | None = None) -> MetricModel:
         """Fit on measured runs; the interval half-width is cross-fitted conformal.
 
         With `guide` (a graded metric of the same runs, e.g. KL vs 16-bit) an accuracy is fitted
         in two stages: the features predict log10(guide), and the drop is an isotonic function
         of that prediction. Saturated metrics (exact match on small models) need this: most
-        runs lose nothing, and the graded guide tells which ones will."""
-        return self._fit(Runs.of(configs, context_tokens, values, kv_error, guide))
+        runs lose nothing, and the graded guide tells which ones will.
+
+        `seeds` (each run's prompt seed): a run's drop is against the 16-bit run on its own
+        prompts, the anchors are the median over prompt sets and their spread widens intervals."""
+        return self._fit(Runs.of(configs, context_tokens, values, kv_error, guide, seeds))
 
     def _fit(self, runs: Runs) -> MetricModel:
         t = self.target
@@ -123,10 +129,10 @@ class MetricModel:
         # an accuracy without a guide is fitted as its drop: a sum of parts is already linear
         form: Form = "linear" if t.kind == "accuracy" and runs.guide is None else self.form
         floor = float(self.loss_floor)
-        p = problem(runs, self.folds, self.seed, f"{t.task}/{t.metric}")
-        if t.kind == "accuracy" and runs.guide is not None:
+        p = problem(runs, self.folds, self.seed, f"{t.task}/{t.metric}", self.coverage)
+        if t.kind == "accuracy" and p.guide is not None:
             fitted = dataclasses.replace(fit_two_stage(
-                p, runs.guide, floor, form, self.context_slope_min, self.coverage, t.samples),
+                p, p.guide, floor, form, self.context_slope_min, self.coverage, t.samples),
                 guide=t.guide)
         else:
             fitted = fit_one_stage(p, t.kind, floor, form, self.context_slope_min,
@@ -172,8 +178,9 @@ class MetricModel:
         self.cv_mae_, self.n_runs_ = f.cv_mae, f.n_runs
         self.guide_, self.link_x_, self.link_y_ = f.guide, f.link_x, f.link_y
         self.extra_coef_, self.samples_ = f.extra_coef, f.samples
-        self.guide_spread_ = f.guide_spread
+        self.guide_spread_, self.logit_scale_ = f.guide_spread, f.logit_scale
         self.widening_, self.weights_kl_ = f.widening, None
+        self.baseline_spread_ = f.baseline_spread
 
     def to_fitted(self) -> Fitted:
         if not hasattr(self, "coef_"):
@@ -184,7 +191,8 @@ class MetricModel:
             interval_q=self.interval_q_, cv_mae=self.cv_mae_, n_runs=self.n_runs_,
             interval_bins=self.interval_bins_, guide=self.guide_, link_x=self.link_x_,
             link_y=self.link_y_, extra_coef=self.extra_coef_, samples=self.samples_,
-            guide_spread=self.guide_spread_, widening=self.widening_)
+            guide_spread=self.guide_spread_, widening=self.widening_,
+            baseline_spread=self.baseline_spread_, logit_scale=self.logit_scale_)
 
     def to_fit(self) -> MetricFit:
         """The learned state as the artifact's record (the one place a MetricFit is built)."""
@@ -196,7 +204,8 @@ class MetricModel:
             contexts=f.contexts, floor=f.floor, n_runs=f.n_runs, cv_mae=f.cv_mae,
             form=f.form, guide=f.guide, link_x=f.link_x, link_y=f.link_y,
             extra_coef=f.extra_coef, interval_bins=f.interval_bins, samples=f.samples,
-            guide_spread=f.guide_spread, widening=f.widening, weights_kl=self.weights_kl_)
+            guide_spread=f.guide_spread, widening=f.widening, weights_kl=self.weights_kl_,
+            baseline_spread=f.baseline_spread, logit_scale=f.logit_scale)
 
     @classmethod
     def from_fit(cls, fit: MetricFit) -> MetricModel:
@@ -209,6 +218,8 @@ class MetricModel:
             form=fit.form, interval_q=fit.interval_q, cv_mae=fit.cv_mae,
             n_runs=fit.n_runs, interval_bins=fit.interval_bins, guide=fit.guide,
             link_x=fit.link_x, link_y=fit.link_y, extra_coef=fit.extra_coef,
-            samples=fit.samples, guide_spread=fit.guide_spread, widening=fit.widening))
+            samples=fit.samples, guide_spread=fit.guide_spread, widening=fit.widening,
+            baseline_spread=None if fit.baseline_spread is None else dict(fit.baseline_spread),
+            logit_scale=fit.logit_scale))
         model.weights_kl_ = None if fit.weights_kl is None else dict(fit.weights_kl)
         return model

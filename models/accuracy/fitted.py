@@ -28,4 +28,7 @@ class Fitted:
     extra_coef: list[float] | None = None
     samples: int | None = None
     guide_spread: float | None = None
+    logit_scale: float | None = None
     widening: float = EXTRAPOLATION_WIDENING
+    # half-width of a new prompt set's 16-bit value around `baseline` (models.accuracy.problem)
+    baseline_spread: dict[int, float] | None = None

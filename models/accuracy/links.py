@@ -45,6 +45,31 @@ def accuracy_of_logit(v: F64, samples: int) -> F64:
     return np.asarray(np.clip((s * (samples + 1) - 0.5) / samples, 0.0, 1.0), dtype=np.float64)
 
 
+# Exact-match intervals (two-stage, n prompts a run) are conformal on the log-odds loss, in units
+# of (predicted loss + this many logits): chosen by config-grouped CV on the testbed's calibration
+# runs (llama and qwen2, both tasks) among 0.25, 0.5, 1 and 2, for coverage on the runs that lost
+# ≥ 3 prompts at ~90 % overall (docs/accuracy.md).
+LOGIT_SCALE = 0.5
+
+
+def logit_loss(base: F64, accuracy: F64, samples: int) -> F64:
+    """What an accuracy lost vs the 16-bit one, in log-odds of accuracies on n prompts."""
+    return np.asarray(logit_accuracy(base, samples) - logit_accuracy(accuracy, samples),
+                      dtype=np.float64)
+
+
+def logit_loss_interval(base: F64, mean: F64, q: F64, samples: int, scale: float
+                        ) -> tuple[F64, F64]:
+    """(lower, upper) accuracy around a predicted `mean`: its log-odds loss ℓ ± q·(ℓ + scale).
+    Wider the more a configuration is predicted to lose, and near the ceiling it reaches down
+    by whole prompts (one prompt less from 64/64 is 1.1 logits)."""
+    top = logit_accuracy(base, samples)
+    loss = top - logit_accuracy(mean, samples)
+    half = q * (np.maximum(loss, 0.0) + scale)
+    return accuracy_of_logit(top - loss - half, samples), accuracy_of_logit(top - loss + half,
+                                                                              samples)
+
+
 def error_scale(accuracy: F64, samples: int, spread: F64 | float = 0.0) -> F64:
     """The expected error of a predicted accuracy measured on `samples` prompts:
     √(p(1 − p)/n + (½/n)² + spread²). The binomial spread of the measurement, floored at half a

@@ -27,6 +27,7 @@ def fit_one_stage(p: Problem, kind: str, floor: float, form: Form, slope_min: fl
         coef=[float(c) for c in coef],
         feature_names=p.names,
         baseline=p.baseline,
+        baseline_spread=p.baseline_spread,
         contexts=p.contexts,
         floor=floor,
         form=form,

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from models.accuracy.design import F64, KNOTS, Design, features
 from models.accuracy.forms import log_loss
 from models.accuracy.intervals import bin_width
-from models.accuracy.links import baseline_at, error_scale, from_target
+from models.accuracy.links import baseline_at, error_scale, from_target, logit_loss_interval
 from models.accuracy.two_stage import drop_of_guide, model_spread
 from models.artifact import Artifact, MetricFit
 from models.space import AWQ_DEFAULT_GROUP
@@ -61,18 +61,25 @@ def predict(
         # the 16-bit model loses nothing to itself: its value is the measured baseline
         lossless = d.lossless
         z = np.where(lossless, 0.0, z)
-        if fit.guide_spread:
+        if fit.guide_spread and not fit.logit_scale:  # the older normalized intervals
             spread = np.where(lossless, 0.0, model_spread(
                 guide_z, fit.guide_spread, link, more, base, fit.samples))
         if fit.interval_bins:  # of the predicted drop
             q = bin_width(fit.interval_bins, z) * widen
     elif fit.interval_bins:  # a loss: of its predicted excess over the 16-bit loss
         q = bin_width(fit.interval_bins, np.power(10.0, z) - fit.floor) * widen
-    if fit.kind == "accuracy" and fit.samples:  # normalized scores: back to accuracy units
-        q = q * error_scale(base - z, fit.samples, spread)
-    # an accuracy's target is its drop: the lower bound is the larger drop
-    low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
-    mean, lower, upper = (from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))
+    if fit.kind == "accuracy" and fit.samples and fit.logit_scale:  # on the log-odds loss
+        mean = from_target(fit.kind, base, z, fit.floor)
+        lower, upper = logit_loss_interval(base, mean, q, fit.samples, fit.logit_scale)
+    else:
+        if fit.kind == "accuracy" and fit.samples:  # normalized scores: to accuracy units
+            q = q * error_scale(base - z, fit.samples, spread)
+        # an accuracy's target is its drop: the lower bound is the larger drop
+        low, high = (z + q, z - q) if fit.kind == "accuracy" else (z - q, z + q)
+        mean, lower, upper = (from_target(fit.kind, base, v, fit.floor) for v in (z, low, high))
+    if fit.baseline_spread:  # the anchor moves between prompt sets: add it in quadrature
+        anchor = baseline_at(fit.baseline_spread, tokens.astype(np.int64))
+        lower, upper = widened(mean, lower, upper, anchor, fit.kind == "accuracy")
     if fit.weights_kl:  # the KL the 4-bit weights add to the cache's own (a measured table)
         awq, se = weights_part(fit, d, tokens.astype(np.int64))
         half = NormalDist().inv_cdf(0.5 + fit.coverage / 2) * se  # a prompt set's own spread
@@ -80,6 +87,14 @@ def predict(
     longest = max(fit.baseline)
     return Prediction(mean, lower, upper, bool(outside.any()), outside, longest,
                       np.asarray(tokens > longest))
+
+
+def widened(mean: F64, lower: F64, upper: F64, spread: F64, bounded: bool) -> tuple[F64, F64]:
+    """An interval with an independent ± `spread` (the anchor's) added in quadrature on each
+    side; an accuracy stays within [0, 1], a loss at or above 0."""
+    low = mean - np.hypot(mean - lower, spread)
+    high = mean + np.hypot(upper - mean, spread)
+    return np.maximum(low, 0.0), np.minimum(high, 1.0) if bounded else high
 
 
 def weights_part(fit: MetricFit, d: Design, tokens: NDArray[np.int64]) -> tuple[F64, F64]:

@@ -23,19 +23,23 @@ class Runs:
     values: F64
     kv_error: dict[str, float]
     guide: F64 | None = None
+    seeds: NDArray[np.int64] | None = None  # each run's prompt seed (None: one prompt set)
 
     @classmethod
     def of(cls, configs: Sequence[Config], context_tokens: Sequence[int] | NDArray[np.int64],
            values: Sequence[float] | F64, kv_error: dict[str, float],
-           guide: Sequence[float] | F64 | None = None) -> Runs:
+           guide: Sequence[float] | F64 | None = None,
+           seeds: Sequence[int] | NDArray[np.int64] | None = None) -> Runs:
         return cls(list(configs), np.asarray(context_tokens, dtype=np.int64),
                    np.asarray(values, dtype=np.float64), kv_error,
-                   None if guide is None else np.asarray(guide, dtype=np.float64))
+                   None if guide is None else np.asarray(guide, dtype=np.float64),
+                   None if seeds is None else np.asarray(seeds, dtype=np.int64))
 
     def subset(self, rows: NDArray[np.bool_]) -> Runs:
         return Runs([c for c, r in zip(self.configs, rows, strict=True) if r], self.tokens[rows],
                     self.values[rows], self.kv_error,
-                    None if self.guide is None else self.guide[rows])
+                    None if self.guide is None else self.guide[rows],
+                    None if self.seeds is None else self.seeds[rows])
 
     @property
     def baseline_rows(self) -> NDArray[np.bool_]:
@@ -46,8 +50,9 @@ class Runs:
 
 @dataclass(frozen=True)
 class Problem:
-    """The arrays a fit works on: features, values, the 16-bit value at each row's context,
-    the anchors per context, the calibrated contexts and each row's fold."""
+    """The arrays a fit works on: features, values, the 16-bit value at each row's context
+    (on the row's own prompts where measured), the anchors per context (median over prompt sets)
+    and their spread, the calibrated contexts and each row's fold."""
 
     x: F64
     names: list[str]
@@ -56,16 +61,54 @@ class Problem:
     baseline: dict[int, float]
     contexts: list[int]
     fold_of: NDArray[np.int64]
+    baseline_spread: dict[int, float] | None = None
+    guide: F64 | None = None  # the runs' guide metric, row for row
 
 
-def problem(runs: Runs, folds: int, seed: int, where: str) -> Problem:
+def anchor_spread(by_seed: dict[int, list[float]], coverage: float) -> dict[int, float]:
+    """Per context measured on k ≥ 2 prompt sets, the half-width at `coverage` of a new prompt
+    set's 16-bit value around the anchor: t(k − 1) · sd · √(1 + 1/k), sd between the sets (a
+    Student-t prediction interval: with two or three sets the sd itself is uncertain)."""
+    from scipy.stats import t as student  # fitting only
+
+    out: dict[int, float] = {}
+    for context, values in sorted(by_seed.items()):
+        k = len(values)
+        if k >= 2:
+            sd = float(np.std(values, ddof=1))
+            out[context] = float(student.ppf(0.5 + coverage / 2, k - 1) * sd
+                                 * np.sqrt(1 + 1 / k))
+    return out
+
+
+def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9) -> Problem:
     configs, tokens, values = runs.configs, runs.tokens, runs.values
+    seeds = runs.seeds if runs.seeds is not None else np.zeros(len(values), dtype=np.int64)
     base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
     if not base_rows:
         raise ValueError(f"{where}: no 16-bit baseline run to anchor the fit")
-    baseline: dict[int, float] = {}
-    for t in sorted(set(tokens[base_rows].tolist())):
-        baseline[int(t)] = float(np.mean(values[[i for i in base_rows if tokens[i] == t]]))
+    # the 16-bit value per (prompt seed, context); an anchor is the median over prompt sets (an
+    # accuracy at its ceiling and an NLL with a few failed prompts are skewed between sets: the
+    # median is the point of least expected absolute error; their spread goes to the intervals)
+    paired: dict[tuple[int, int], float] = {}
+    for s, t in sorted({(int(seeds[i]), int(tokens[i])) for i in base_rows}):
+        paired[(s, t)] = float(np.mean(values[[i for i in base_rows
+                                               if tokens[i] == t and seeds[i] == s]]))
+    by_seed: dict[int, list[float]] = {}
+    for (_, t), v in paired.items():
+        by_seed.setdefault(t, []).append(v)
+    baseline = {t: float(np.median(vs)) for t, vs in sorted(by_seed.items())}
+    # the 16-bit runs of prompt sets no quantized run used are anchors only: as rows of the
+    # regression they would be easy points that narrow its conformal intervals
+    own = np.isin(seeds, seeds[~runs.baseline_rows])
+    if not own.all() and (~runs.baseline_rows).any():
+        runs, seeds = runs.subset(own), seeds[own]
+        configs, tokens, values = runs.configs, runs.tokens, runs.values
+        base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
+    # a run's drop is against the 16-bit model on its own prompts where that was measured
+    base = baseline_at(baseline, tokens)
+    for i in range(len(values)):
+        base[i] = paired.get((int(seeds[i]), int(tokens[i])), base[i])
     # the calibrated range is where quantized runs were made (16-bit anchors reach further)
     quantized = sorted(set(tokens[[i for i in range(len(configs)) if i not in set(base_rows)]]
                            .tolist())) or sorted(baseline)
@@ -77,4 +120,5 @@ def problem(runs: Runs, folds: int, seed: int, where: str) -> Problem:
     k = max(2, min(folds, len(ids)))
     fold_of_id = dict(zip(ids, rng.permutation(len(ids)) % k, strict=True))
     fold_of = np.array([fold_of_id[c.id] for c in configs], dtype=np.int64)
-    return Problem(x, names, values, baseline_at(baseline, tokens), baseline, quantized, fold_of)
+    return Problem(x, names, values, base, baseline, quantized, fold_of,
+                   anchor_spread(by_seed, coverage) or None, runs.guide)

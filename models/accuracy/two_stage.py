@@ -12,7 +12,7 @@ from models.accuracy.design import F64, FREE_FEATURES
 from models.accuracy.fitted import Fitted
 from models.accuracy.forms import Form, fit_log, log_loss, solve
 from models.accuracy.intervals import binned_q, conformal_q
-from models.accuracy.links import accuracy_of_logit, error_scale, logit_accuracy
+from models.accuracy.links import LOGIT_SCALE, accuracy_of_logit, logit_accuracy, logit_loss
 from models.accuracy.problem import Problem
 
 
@@ -52,7 +52,10 @@ def fit_two_stage(p: Problem, guide: F64, floor: float, form: Form, slope_min: f
 
     With `samples`, the loss is in log-odds (`logit_accuracy`): the same damage costs more
     answers where the 16-bit model is less sure of them (a longer context), as measured on
-    the testbed, where one KL lost 0-6% of answers at 512 tokens and ~20% at 1,024.
+    the testbed, where one KL lost 0-6% of answers at 512 tokens and ~20% at 1,024; and the
+    interval is on that loss, as wide as its prediction plus `LOGIT_SCALE` times a conformal
+    quantile (`links.logit_loss_interval`): a configuration predicted to lose more is less
+    certain, and a loss grown beyond the calibrated lengths grows with its widening.
     """
     x, names, values, base, fold_of = p.x, p.names, p.values, p.base, p.fold_of
     n_free = len(FREE_FEATURES)
@@ -81,20 +84,22 @@ def fit_two_stage(p: Problem, guide: F64, floor: float, form: Form, slope_min: f
     lossy = (x[:, :-n_free] != 0).any(axis=1)
     tau = float(1.4826 * np.median(np.abs(g - z)[lossy])) if lossy.any() else 0.0
     pred = np.empty(len(values))
-    spread = np.zeros(len(values))
     for f, (_, link, extra) in folds.items():
         test = fold_of == f
         more = x[test][:, :-n_free] @ extra
         pred[test] = base[test] - drop_of_guide(z[test], link, more, base[test], samples)
-        spread[test] = model_spread(z[test], tau, link, more, base[test], samples)
     residuals = np.abs(values - pred)
-    # with `samples`, conformal scores are errors in units of the expected error
-    scores = residuals / error_scale(pred, samples, spread) if samples else residuals
+    scores = residuals
+    if samples:  # conformal scores: the error of the log-odds loss over (its prediction + c)
+        lost = logit_loss(base, values, samples)
+        expected = logit_loss(base, pred, samples)
+        scores = np.abs(lost - expected) / (np.maximum(expected, 0.0) + LOGIT_SCALE)
     coef, link, extra = stages(np.ones(len(values), dtype=bool))
     return Fitted(
         coef=[float(c) for c in coef],
         feature_names=names,
         baseline=p.baseline,
+        baseline_spread=p.baseline_spread,
         contexts=p.contexts,
         floor=floor,
         form=form,
@@ -107,4 +112,5 @@ def fit_two_stage(p: Problem, guide: F64, floor: float, form: Form, slope_min: f
         extra_coef=[float(c) for c in extra],
         samples=samples,
         guide_spread=tau if samples else None,
+        logit_scale=LOGIT_SCALE if samples else None,
     )

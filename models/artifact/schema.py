@@ -86,7 +86,11 @@ class MetricFit(StrictRecord):
     coef: list[Number]
     knots: dict[str, list[Number]]
     baseline: dict[Context, Number] = Field(
-        min_length=1, description="16-bit value per calibrated context")
+        min_length=1, description="16-bit value per calibrated context (median over prompt sets)")
+    # Half-width at `coverage` of a new prompt set's 16-bit value around `baseline`, per context
+    # measured on several prompt sets (Student-t over the sets); added in quadrature to every
+    # interval, which all lean on the anchor. Absent (older artifacts): one set, no spread.
+    baseline_spread: dict[Context, Width] | None = None
     interval_q: Width = Field(description="split-conformal half-width at `coverage`")
     coverage: float = Field(0.9, gt=0, lt=1)
     contexts: list[Context] = Field(min_length=1)
@@ -113,6 +117,10 @@ class MetricFit(StrictRecord):
     # (log10 of the guide; a robust standard deviation of its cross-validated residuals).
     guide_spread: float | None = Field(default=None, ge=0, le=MAX_ACCURACY_NUMBER,
                                        allow_inf_nan=False)
+    # ... or, when set, in units of (the predicted log-odds loss + this): the interval is on the
+    # loss in log-odds, ℓ ± q·(ℓ + logit_scale) (models.accuracy.logit_loss_interval)
+    logit_scale: float | None = Field(default=None, gt=0, le=MAX_ACCURACY_NUMBER,
+                                      allow_inf_nan=False)
     widening: Width = Field(default=EXTRAPOLATION_WIDENING, description="interval growth per "
                             "doubling of the context beyond the calibrated range (measured)")
     # KL only: what 4-bit weights alone do (KL vs the 16-bit weights, both with a 16-bit cache)

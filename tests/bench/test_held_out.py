@@ -29,3 +29,14 @@ def test_an_exact_interval_at_the_ceiling_covers_more_than_its_level():
     assert least_interval_mass(1.0, 64) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="level"):
         least_interval_mass(0.5, 64, level=0.0)
+
+
+def test_degraded_coverage_counts_only_runs_that_lost_three_prompts_or_more():
+    from bench.held_out import degraded_coverage
+
+    base = [1.0, 1.0, 1.0, 0.9]
+    y = [1.0, 62 / 64, 61 / 64, 0.5]  # lost 0, 2, 3 prompts; 0.4 below its own 16-bit value
+    lower, upper = [0.9, 0.9, 0.96, 0.6], [1.0, 1.0, 1.0, 0.8]
+    assert degraded_coverage(y, lower, upper, base, 64) == (0, 2)  # both degraded runs missed
+    assert degraded_coverage(y, [0.0] * 4, [1.0] * 4, base, 64) == (2, 2)
+    assert degraded_coverage(y, lower, upper, base, 64, lost=2) == (1, 3)

@@ -139,3 +139,25 @@ def test_a_group_measures_what_each_run_measures_alone(tmp_path, tiny_model_dir)
         assert m.kl == pytest.approx(alone.kl, rel=1e-3, abs=1e-6)
         assert m.answer_nll == pytest.approx(alone.answer_nll, rel=1e-3)
         assert m.seconds == together[0].seconds
+
+
+def test_anchor_seeds_run_the_16bit_baseline_on_each_seed_at_every_length(tmp_path):
+    """`Campaign.anchor_spread`: the 16-bit model alone on every other prompt seed at every
+    calibrated and anchor length and task, resumably; the calibration's own seed is refused."""
+    from calibration.campaign import Campaign
+
+    store = Store(str(tmp_path / "s.db"))
+    model = tmp_path / "tiny"
+    model.mkdir()
+    camp = Campaign(store, LocalExecutor(lambda d, k: Measurement(exact_match=1.0)), model,
+                    [128, 256], ["passkey", "kv_retrieval"], n=2, anchor_contexts=[512],
+                    anchor_seeds=[1, 2])
+    camp.anchor_spread()
+    got = {(k.config, k.context_tokens, k.task, k.seed) for k, _ in store.runs("tiny")}
+    assert got == {("w16-k16v16-cfull", L, t, s) for L in (128, 256, 512)
+                   for t in ("passkey", "kv_retrieval") for s in (1, 2)}
+    camp.anchor_spread()  # stored keys are skipped
+    assert len(store.runs("tiny")) == 12
+    with pytest.raises(ValueError, match="calibration's own prompt seed"):
+        Campaign(store, LocalExecutor(), model, [128], ["passkey"], anchor_seeds=[0]
+                 ).anchor_spread()

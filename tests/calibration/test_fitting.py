@@ -195,7 +195,9 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
     (["--tasks", "sudoku"], "unknown task"),
     (["--mode", "greedy"], "active or exhaustive"),
     (["--executor", "dask"], "local, ray"),
-], ids=["contexts", "task", "mode", "executor"])
+    (["--anchor-seeds", "0"], "differ from --seed"),
+    (["--anchor-seeds", "one"], "take integers"),
+], ids=["contexts", "task", "mode", "executor", "anchor-seed-is-the-seed", "anchor-seed-text"])
 def test_cli_calibrate_bad_input_is_one_line_exit_2(tiny_model_dir, args, needle):
     from typer.testing import CliRunner
 
@@ -225,3 +227,36 @@ def test_the_prior_decides_what_short_runs_cannot():
         return np.abs(pred / np.array([p for *_, p in far]) - 1).max()
 
     assert far_error(0.1) < min(far_error(0.0), 0.005)
+
+
+def test_another_prompt_seed_adds_no_memory_point_but_its_anchor_is_fitted():
+    """The anchors' other prompt sets (`Campaign.anchor_spread`): the same prefill has the same
+    peak, so the memory fit keeps one per (config, length, task, n); the accuracy fit keeps the
+    16-bit runs of every set, serves their median and their spread, and pairs each quantized run
+    with the 16-bit run on its own prompts."""
+    from calibration.fitting import memory_runs
+
+    quantized = [c for c in full_grid() if not c.kv.is_baseline][::97][:40]
+    table = {k: 0.6 * 2.0 ** -int(k[1]) for c in quantized
+             for k in (c.kv.side_key("k"), c.kv.side_key("v")) if k}
+    rows = []
+    for seed, base16 in ((0, 1.0), (1, 0.875)):
+        for L in (256, 512):
+            rows.append((RunKey("m", "w16-k16v16-cfull", L, "passkey", seed, 64),
+                         Measurement(peak_bytes=1000 + L, exact_match=base16, kl=0.0)))
+    for c in quantized:
+        kl = sum(table.get(k or "", 0.0) ** 2 for k in (c.kv.side_key("k"), c.kv.side_key("v")))
+        for L in (256, 512):
+            rows.append((RunKey("m", c.id, L, "passkey", 0, 64),
+                         Measurement(peak_bytes=2000 + L, exact_match=round(64 * max(
+                             0.0, 1.0 - 2 * kl * L / 256)) / 64, kl=kl * L / 256 + 1e-4)))
+    kept, _ = memory_runs(rows)
+    assert len(kept) == len(rows) - 2
+    assert {k.seed for k, _ in kept} == {0}
+    fit = fit_accuracy(rows, table, "passkey", metrics={"exact_match": "accuracy"})
+    em = fit["exact_match"]
+    assert em.baseline[512] == pytest.approx((1.0 + 0.875) / 2)
+    assert em.baseline_spread is not None
+    assert em.baseline_spread[512] > 0.1
+    assert em.logit_scale is not None
+    assert em.n_runs == len(rows) - 2  # the other set's 16-bit runs are anchors only

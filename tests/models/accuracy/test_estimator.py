@@ -182,16 +182,20 @@ def test_intervals_scale_with_the_spread_of_a_measurement_on_n_prompts(data):
     unsure = sure.model_copy(update={"baseline": {256: 0.75, 512: 0.75}})
     d = design([Config(kv=KVScheme(8, 8, "token", None, False, 0), chunk=256)], table)
     a, b = predict(sure, d, 512), predict(unsure, d, 512)
-    # normalized conformal: half-widths are a score quantile times the measurement's spread,
-    # √(p(1 − p)/64) = 0.054 at p ≈ 0.75 against 0.018 at p ≈ 0.98
-    assert (b.upper - b.lower)[0] > 2 * (a.upper - a.lower)[0]
+    # intervals on the log-odds loss: the same half-width in logits is more accuracy where the
+    # model is less sure (d accuracy / d logit = p(1 − p): 0.19 at 0.75 against 0.02 at 0.98)
+    assert sure.logit_scale is not None
+    assert (b.upper - b.lower)[0] > 1.5 * (a.upper - a.lower)[0]
     assert error_scale(np.array([1.0]), 64)[0] == pytest.approx(0.5 / 64)  # half a prompt
 
 
-def test_exact_match_intervals_count_the_sampling_spread_once(data):
+def test_exact_match_intervals_cover_fresh_measurements_of_pure_sampling_noise(data):
     """Exact match measured on 64 prompts (binomial) from a known response to the guide: 90%
-    intervals cover fresh measurements of held-out configurations about 90% of the time.
-    Adding the binomial spread to residuals that already hold it covered 95.3% here."""
+    intervals cover fresh measurements of held-out configurations at least 85% of the time.
+    They over-cover here (98.3%): the log-odds intervals are as wide as the predicted loss plus
+    half a logit, and monotone in the predicted drop, for real damage that the guide misses
+    (test_conditional); with sampling noise alone, the ceiling's one-prompt steps (1.1 logits)
+    set the width of the bins above it (the normalized intervals they replaced covered 91.6%)."""
     table, configs, ctx, kl, _, _ = data
     p_true = 0.98 - 0.9 * (1 - np.exp(-kl / 0.02))
     inside = []
@@ -204,7 +208,7 @@ def test_exact_match_intervals_count_the_sampling_spread_once(data):
         again = rng.binomial(64, p_true[test]) / 64  # another prompt set
         pred = predict(fit, design([configs[i] for i in test], table), ctx[test])
         inside += list((again >= pred.lower - 1e-12) & (again <= pred.upper + 1e-12))
-    assert 0.85 <= np.mean(inside) <= 0.95
+    assert 0.85 <= np.mean(inside) <= 0.99
 
 
 def test_the_same_damage_costs_more_answers_where_the_model_is_less_sure(data):
