@@ -36,7 +36,7 @@ from calibration.harness.evaluate import (
     sample_ids,
 )
 from calibration.runtime import fingerprint
-from calibration.tasks import TASKS
+from calibration.tasks import parse_task
 from models.runtime import runtime_label
 from models.space import parse_config
 
@@ -65,7 +65,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     configs = [parse_config(c) for c in a.configs.split(",")]
-    task = TASKS[a.task]
+    task = parse_task(a.task)
     budget = int(getattr(task, "max_new_tokens", 12))
     print(f"{a.model}: {a.task} at {a.context} tokens, n={a.n}, {a.threads} threads, "
           f"{runtime_label(fingerprint('cpu'))}")

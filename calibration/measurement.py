@@ -17,7 +17,7 @@ import torch
 from calibration.engine.loading import load_model
 from calibration.engine.probe import probe_prefill
 from calibration.store.records import Measurement, RunKey
-from calibration.tasks import TASKS
+from calibration.tasks import parse_task
 from models.space import Config, KVScheme, parse_config
 
 MAX_NEW_TOKENS = 6  # testbed answers are at most 3 number words + '.'
@@ -48,7 +48,7 @@ def probe_ids(model_dir: str, task: str, context_tokens: int, seed: int) -> torc
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-    s = TASKS[task].generate(tok, context_tokens, 1, seed)[0]
+    s = parse_task(task).generate(tok, context_tokens, 1, seed)[0]
     ids = torch.tensor([tok(s.context + s.question)["input_ids"]])
     reps = -(-context_tokens // ids.shape[1])
     return ids.repeat(1, reps)[:, :context_tokens]
@@ -80,8 +80,7 @@ def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa
     from calibration.harness import evaluate_many
 
     first = keys[0]
-    if first.task not in TASKS:
-        raise ValueError(f"unknown task {first.task!r}; allowed: {', '.join(sorted(TASKS))}")
+    task = parse_task(first.task)  # refuses an unknown name or setting
     if any(group_of(k) != group_of(first) for k in keys):
         raise ValueError("runs measured together must share weights, task, context, n, seed "
                          "and device")
@@ -101,8 +100,8 @@ def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa
     if attention != "sdpa":
         raise ValueError(f"accuracy runs use sdpa attention; {attention} is for memory-only "
                          "probes (n = 0)")
-    max_new = int(getattr(TASKS[first.task], "max_new_tokens", MAX_NEW_TOKENS))  # prose: own
-    results = evaluate_many(folder, configs, first.task, first.context_tokens, first.n,
+    max_new = int(getattr(task, "max_new_tokens", MAX_NEW_TOKENS))  # prose tasks: their own
+    results = evaluate_many(folder, configs, task, first.context_tokens, first.n,
                             first.seed, max_new, first.device)
     for m, r in zip(out, results, strict=True):
         m.exact_match, m.exact_match_lower, m.exact_match_upper = (

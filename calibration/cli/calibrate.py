@@ -33,7 +33,9 @@ def progress_bar() -> Progress:
 def calibrate(
     model: Annotated[str, typer.Option(help="model folder, hub id or .gguf file")],
     contexts: Annotated[str, typer.Option(help="context lengths, e.g. 256,512")] = "256,512",
-    tasks: Annotated[str, typer.Option(help="tasks, e.g. kv_retrieval,passkey")] = "kv_retrieval",
+    tasks: Annotated[str, typer.Option(
+        help="tasks, e.g. kv_retrieval,passkey; a harder variant takes integer settings, "
+             "e.g. kv_uuid:n_pairs=20,needle_prose")] = "kv_retrieval",
     budget_runs: Annotated[int, typer.Option(help="most runs to make (active mode)")] = 200,
     mode: Annotated[str, typer.Option(help="active | exhaustive")] = "active",
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
@@ -55,12 +57,13 @@ def calibrate(
     from calibration.awq_cache import clean_stale
     from calibration.campaign import Campaign
     from calibration.executors import make_executor
-    from calibration.tasks import TASKS
+    from calibration.tasks import TASKS, parse_task, split_tasks
 
-    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
-    unknown = [t for t in task_list if t not in TASKS]
-    if unknown or not task_list:
-        raise ValueError(f"unknown task(s) {unknown}; allowed: {', '.join(sorted(TASKS))}")
+    task_list = split_tasks(tasks)
+    if not task_list:
+        raise ValueError(f"--tasks is empty; allowed: {', '.join(sorted(TASKS))}")
+    for name in task_list:
+        parse_task(name)  # an unknown name or setting is refused here, naming the allowed ones
     if mode not in ("active", "exhaustive"):
         raise ValueError(f"--mode must be active or exhaustive; got {mode!r}")
     if budget_runs <= 0 or n <= 0:

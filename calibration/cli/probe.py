@@ -43,12 +43,11 @@ def probe(
     from calibration.campaign import Campaign
     from calibration.executors import LocalExecutor
     from calibration.runner import measure_real
-    from calibration.tasks import TASKS
+    from calibration.tasks import parse_task
 
     if attention not in ATTENTIONS:
         raise ValueError(f"--attention must be one of {', '.join(ATTENTIONS)}; got {attention!r}")
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(sorted(TASKS))}")
+    parse_task(task)  # an unknown name or setting is refused, naming the allowed ones
     if runs <= 0:
         raise ValueError(f"--runs must be a positive integer; got {runs}")
     model_dir, spec = model_folder(model)

@@ -24,7 +24,7 @@ from calibration.engine.driver import forward_tokens, greedy_decode, prefill
 from calibration.engine.loading import load_model
 from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
 from calibration.kvcache import QuantizedKVCache, StackedKVCache
-from calibration.tasks import TASKS, Task
+from calibration.tasks import Task, parse_task
 from models.space import Config, KVScheme
 
 
@@ -156,9 +156,7 @@ def _check_weights(model_dir: Path, configs: list[Config]) -> None:
 def _task(task: str | Task) -> Task:
     if isinstance(task, Task):
         return task
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
-    return TASKS[task]
+    return parse_task(task)  # a registered name, or name:setting=int,... (a harder variant)
 
 
 def evaluate_many(

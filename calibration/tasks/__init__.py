@@ -17,6 +17,7 @@ from calibration.tasks.passkey import Passkey
 from calibration.tasks.passkey_prose import PasskeyProse
 from calibration.tasks.prose import ProseTask
 from calibration.tasks.spec import parse_task as _parse_task
+from calibration.tasks.spec import split_tasks
 from calibration.tasks.variable_tracking import VariableTracking
 from calibration.tasks.vartrack_prose import VarTrackProse
 
@@ -59,5 +60,6 @@ __all__ = [
     "Task",
     "VarTrackProse",
     "parse_task",
+    "split_tasks",
     "VariableTracking",
 ]

@@ -26,3 +26,17 @@ def parse_task(spec: str, registry: dict[str, Task]) -> Task:
         except ValueError:
             raise ValueError(f"task {name!r}: {key} must be an integer; got {value!r}") from None
     return dataclasses.replace(task, **changes)  # type: ignore[type-var]
+
+
+def split_tasks(text: str) -> list[str]:
+    """'kv_uuid:n_pairs=4,n_x=2,needle' -> ['kv_uuid:n_pairs=4,n_x=2', 'needle']: a piece with
+    '=' and no ':' is one more setting of the task before it (task names hold no '=')."""
+    specs: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        if "=" in piece and ":" not in piece and specs:
+            specs[-1] += "," + piece
+        else:
+            specs.append(piece)
+    return specs

@@ -161,3 +161,15 @@ def test_anchor_seeds_run_the_16bit_baseline_on_each_seed_at_every_length(tmp_pa
     with pytest.raises(ValueError, match="calibration's own prompt seed"):
         Campaign(store, LocalExecutor(), model, [128], ["passkey"], anchor_seeds=[0]
                  ).anchor_spread()
+
+
+def test_a_harder_variant_is_a_task_of_its_own(tmp_path, tiny_model_dir):
+    """A task spec with settings runs through the store like a name, on its own prompts."""
+    keys = [RunKey("tiny", "w16-k8v8-token-r0-cfull", 128, t, 0, 2)
+            for t in ("kv_retrieval", "kv_retrieval:n_records=8")]
+    store = Store(str(tmp_path / "v.db"))
+    sweep(store, LocalExecutor(), str(tiny_model_dir), keys)
+    rows = {k.task: m for k, m in store.runs("tiny")}
+    assert set(rows) == {"kv_retrieval", "kv_retrieval:n_records=8"}
+    assert all(m.status == "ok" for m in rows.values())
+    assert rows["kv_retrieval"].answer_nll != rows["kv_retrieval:n_records=8"].answer_nll

@@ -193,11 +193,14 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
 @pytest.mark.parametrize(("args", "needle"), [
     (["--contexts", "a,b"], "comma-separated"),
     (["--tasks", "sudoku"], "unknown task"),
+    (["--tasks", "passkey,kv_retrieval:n_records=many"], "n_records must be an integer"),
+    (["--tasks", "kv_retrieval:records=8"], "has no setting 'records'"),
     (["--mode", "greedy"], "active or exhaustive"),
     (["--executor", "dask"], "local, ray"),
     (["--anchor-seeds", "0"], "differ from --seed"),
     (["--anchor-seeds", "one"], "take integers"),
-], ids=["contexts", "task", "mode", "executor", "anchor-seed-is-the-seed", "anchor-seed-text"])
+], ids=["contexts", "task", "task-setting-text", "task-setting-unknown", "mode", "executor",
+        "anchor-seed-is-the-seed", "anchor-seed-text"])
 def test_cli_calibrate_bad_input_is_one_line_exit_2(tiny_model_dir, args, needle):
     from typer.testing import CliRunner
 

@@ -67,7 +67,7 @@ def test_evaluate_single_matches_many(folder: Path, results: dict[str, EvalResul
 
 
 def test_refusals(folder: Path) -> None:
-    with pytest.raises(ValueError, match="allowed: passkey"):
+    with pytest.raises(ValueError, match="unknown task .nope.; allowed: .*passkey"):
         evaluate(folder, parse_config("w16-k16v16-cfull"), "nope", 300, 1, seed=0)
     with pytest.raises(ValueError, match="asks for w4"):
         evaluate(folder, parse_config("w4-k16v16-cfull"), "passkey", 300, 1, seed=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calibration.tasks import PROSE_TASKS, KVRetrieval, KVUuid, parse_task
+from calibration.tasks import PROSE_TASKS, KVRetrieval, KVUuid, parse_task, split_tasks
 
 
 def test_plain_name_is_the_registered_task() -> None:
@@ -25,3 +25,10 @@ def test_settings_replace_the_defaults() -> None:
 def test_bad_specs_are_refused(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_task(spec)
+
+
+def test_a_task_list_keeps_each_variant_whole() -> None:
+    assert split_tasks("kv_uuid:n_pairs=4,needle_prose") == ["kv_uuid:n_pairs=4", "needle_prose"]
+    assert split_tasks(" kv_retrieval:n_records=64,n_queries=1 , passkey,") == [
+        "kv_retrieval:n_records=64,n_queries=1", "passkey"]
+    assert split_tasks("") == []
