@@ -244,8 +244,9 @@ def render(args: argparse.Namespace, models: list[str], chosen: list[str],
             f"Greedy decoding of up to {args.budget} tokens"
             + (" (answers are one token; the exact match equals the 12-token default)"
                if args.budget == MAX_NEW_TOKENS else "")
-            + ". AWQ folders: runs/awq/<model>-w4 (gitignored, shared with calibrate), "
-            "calibrated on 16 kv_retrieval/passkey prompts of 256 tokens.", ""]
+            + "." + (" AWQ folders: runs/awq/<model>-w4 (gitignored, shared with calibrate), "
+                     "calibrated on 16 kv_retrieval/passkey prompts of 256 tokens."
+                     if "w4" in chosen else ""), ""]
     return "\n".join(out)
 
 
