@@ -21,6 +21,7 @@ from torch import Tensor
 from transformers import AutoTokenizer
 
 from calibration.engine.driver import forward_tokens, greedy_decode, prefill
+from calibration.engine.gqa_attention import use_gqa_sdpa
 from calibration.engine.loading import load_model
 from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
 from calibration.kvcache import QuantizedKVCache, StackedKVCache
@@ -51,7 +52,7 @@ class EvalResult:
 
 # Configurations whose answer passes share one batch (the first batch of a sample also holds the
 # 16-bit reference row): see docs/real_models.md for the measured speed-up.
-ANSWER_ROWS = 8
+ANSWER_ROWS = 16
 
 
 @dataclass
@@ -167,7 +168,7 @@ def evaluate_many(
     model_dir = Path(model_dir)
     _check_weights(model_dir, configs)
     the_task = _task(task)
-    model = load_model(model_dir, device)
+    model = use_gqa_sdpa(load_model(model_dir, device))
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
     samples = the_task.generate(tok, context_tokens, n, seed)
     layers = int(model.config.num_hidden_layers)
@@ -263,7 +264,8 @@ def weights_kl_prompts(
     """`weights_kl` of each of the n samples (their spread is the prompt-to-prompt part of the
     weights' own KL)."""
     the_task = _task(task)
-    model, reference = load_model(Path(model_dir), device), load_model(Path(reference_dir), device)
+    model, reference = (use_gqa_sdpa(load_model(Path(folder), device))
+                        for folder in (model_dir, reference_dir))
     tok = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=False)
     kls = []
     for sample in the_task.generate(tok, context_tokens, n, seed):

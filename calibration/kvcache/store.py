@@ -38,9 +38,9 @@ class SideStore:
         self.residual = residual
         self.track_error = track_error
         self.recent: Tensor | None = None  # [B, H, T_r, D] model dtype
-        self.codes: Tensor | None = None  # [B, H, T_q, packed D] uint8
-        self.scale: Tensor | None = None
-        self.zero: Tensor | None = None
+        # codes uint8 [B, H, T_q, packed D], scale, zero of each flush, oldest first: joined
+        # when read (`codes` …), so a decode step's one-token flush copies nothing old
+        self.pieces: list[tuple[Tensor, Tensor, Tensor]] = []
         self.segments: list[int] = []  # tokens of each flush, oldest first
         self.error_sq = 0.0  # Σ (x - x̂)² over flushed elements (when tracking)
         self.signal_sq = 0.0  # Σ x² over flushed elements (when tracking)
@@ -51,14 +51,34 @@ class SideStore:
     def quantized_tokens(self) -> int:
         return sum(self.segments)
 
+    def _joined(self, part: int) -> Tensor | None:
+        if len(self.pieces) > 1:
+            codes, scale, zero = (torch.cat([p[i] for p in self.pieces], dim=2) for i in range(3))
+            self.pieces = [(codes, scale, zero)]
+        return self.pieces[0][part] if self.pieces else None
+
+    @property
+    def codes(self) -> Tensor | None:
+        return self._joined(0)
+
+    @property
+    def scale(self) -> Tensor | None:
+        return self._joined(1)
+
+    @property
+    def zero(self) -> Tensor | None:
+        return self._joined(2)
+
     @property
     def nbytes(self) -> int:
         return storage_bytes(self.recent, self.codes, self.scale, self.zero)
 
     def remember_decoded(self) -> None:
         """From now on keep every token decoded (`Timeline`), so that each append decodes only
-        what a flush adds: the same values, since every grouping decodes element by element."""
+        what a flush adds: the same values, since every grouping decodes element by element.
+        The reconstruction error stops counting here: the harness reads it for the context."""
         self.remember = True
+        self.track_error = False
 
     def tokens(self) -> Tensor:
         """Every token [B, H, T, D] as attention reads it."""
@@ -67,7 +87,7 @@ class SideStore:
 
     def share(self, slab: Slab, row: int) -> None:
         """Keep the timeline as row `row` of `slab`, which already holds `tokens()`."""
-        self.remember = True
+        self.remember_decoded()
         self.timeline = Timeline(slab, slice(row, row + 1))
 
     def append(self, x: Tensor) -> Tensor:
@@ -84,7 +104,7 @@ class SideStore:
     def _full(self, recent: Tensor) -> Tensor:
         """The quantized tokens decoded, then `recent` [B, H, T, D]."""
         full = recent
-        if self.codes is not None:
+        if self.pieces:
             t_q = self.quantized_tokens
             b, h, t_r, d = recent.shape
             full = torch.empty(b, h, t_q + t_r, d, dtype=recent.dtype, device=recent.device)
@@ -120,13 +140,5 @@ class SideStore:
         if self.timeline is not None:
             fresh = self.grouping.dequantize(codes, scale, zero, [n], _work_dtype(old.dtype))
             self.timeline.decode_later(self.quantized_tokens, fresh.to(old.dtype))
-        packed = pack(codes, self.bits)
-        if self.codes is None:
-            self.codes, self.scale, self.zero = packed, scale.clone(), zero.clone()
-        else:
-            assert self.scale is not None
-            assert self.zero is not None
-            self.codes = torch.cat([self.codes, packed], dim=2)
-            self.scale = torch.cat([self.scale, scale], dim=2)
-            self.zero = torch.cat([self.zero, zero], dim=2)
+        self.pieces.append((pack(codes, self.bits), scale.clone(), zero.clone()))
         self.segments.append(n)
