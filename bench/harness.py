@@ -96,8 +96,11 @@ def main() -> None:
         # as evaluate_many: the reference leads the first batch, ANSWER_ROWS configurations each
         parts = [[ctx, *caches[:ANSWER_ROWS]]] + [
             caches[i : i + ANSWER_ROWS] for i in range(ANSWER_ROWS, len(caches), ANSWER_ROWS)]
-        batch_s.append(sum(timed(lambda ids=ids, part=part: answer_passes(
-            model, part, ids.question, ids.answer, budget, eos))[1] for part in parts))
+        spent = 0.0
+        for part in parts:
+            spent += timed(lambda ids=ids, part=part: answer_passes(
+                model, part, ids.question, ids.answer, budget, eos))[1]
+        batch_s.append(spent)
     floor = sum(ref_s) + sum(batch_s) + sum(sum(v) for v in cache_s.values())
     per_row = statistics.median(batch_s) / (len(configs) + 1)
     print(f"model load {load_s:.1f} s; 16-bit reference prefill {statistics.median(ref_s):.2f} s "
