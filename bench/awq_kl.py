@@ -21,13 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import AutoTokenizer
 
     from calibration.engine.loading import load_model
-    from calibration.harness.evaluate import (
-        answer_pass,
-        config_cache,
-        reference_pass,
-        sample_ids,
-    )
-    from calibration.harness.stats import kl_and_agreement
+    from calibration.harness.evaluate import answer_pass, config_cache, reference_pass, sample_ids
     from calibration.measurement import MAX_NEW_TOKENS, weights_folder
     from calibration.tasks import TASKS
     from models.space import parse_config
@@ -54,16 +48,15 @@ def main(argv: list[str] | None = None) -> None:
         alone: list[float] = []
         for s in TASKS[task].generate(tok, int(length), a.n, 0):
             ids = sample_ids(tok, s)
-            (_, ref16), (cache4, ref4) = (reference_pass(m, ids, MAX_NEW_TOKENS, tok.eos_token_id)
-                                          for m in (w16, w4))
-            refs = [ref16.logits, ref4.logits]
-            alone.append(float(kl_and_agreement(refs[0], refs[1])[0].mean()))
+            ref16 = reference_pass(w16, ids, MAX_NEW_TOKENS, tok.eos_token_id)[2]
+            cache4, _, ref4 = reference_pass(w4, ids, MAX_NEW_TOKENS, tok.eos_token_id)
+            alone.append(float(reference_pass(w4, ids, MAX_NEW_TOKENS, tok.eos_token_id,
+                                              against=ref16)[1].kl.mean()))
             for c in configs:
-                cache = config_cache(w4, ids, cache4, c)
-                out = answer_pass(w4, cache, ids.question, ids.answer, MAX_NEW_TOKENS,
-                                  tok.eos_token_id).logits
-                own[c.id].append(float(kl_and_agreement(refs[1], out)[0].mean()))
-                total[c.id].append(float(kl_and_agreement(refs[0], out)[0].mean()))
+                for ref, kls in ((ref4, own), (ref16, total)):  # each pass consumes its cache
+                    out = answer_pass(w4, config_cache(w4, ids, cache4, c), ids.question,
+                                      ids.answer, MAX_NEW_TOKENS, tok.eos_token_id, ref)[0]
+                    kls[c.id].append(float(out.kl.mean()))
         awq = float(np.mean(alone))
         print(f"{task} at {length} tokens, {a.n} prompts: the 4-bit weights alone, KL {awq:.4f}")
         for c in configs:

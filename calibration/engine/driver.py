@@ -64,10 +64,11 @@ def prefill(model: Any, input_ids: Tensor, cache: QuantizedKVCache, chunk: int |
 
 
 @torch.inference_mode()
-def forward_tokens(model: Any, token_ids: Tensor, cache: Cache) -> Tensor:
-    """Append token_ids [B, N] to the cache in one pass; return logits [B, N, V] (float32)."""
+def forward_logits(model: Any, token_ids: Tensor, cache: Cache) -> Tensor:
+    """Append token_ids [B, N] to the cache in one pass; return logits [B, N, V] in the model's
+    dtype."""
     out = model(input_ids=token_ids.to(model_device(model)), past_key_values=cache, use_cache=True)
-    return out.logits.float()
+    return out.logits
 
 
 @torch.inference_mode()

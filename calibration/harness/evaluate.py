@@ -20,10 +20,10 @@ import torch
 from torch import Tensor
 from transformers import AutoTokenizer
 
-from calibration.engine.driver import forward_tokens, greedy_decode, prefill
+from calibration.engine.driver import forward_logits, greedy_decode, prefill
 from calibration.engine.gqa_attention import use_gqa_sdpa
 from calibration.engine.loading import load_model
-from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
+from calibration.harness.stats import Reference, outlier_ratio, wilson_interval
 from calibration.kvcache import QuantizedKVCache, StackedKVCache
 from calibration.tasks import Task, parse_task
 from models.space import Config, KVScheme
@@ -57,35 +57,42 @@ ANSWER_ROWS = 16
 
 @dataclass
 class _Pass:
-    logits: Tensor  # [N_q + N_a − 1, V] next-token logits over question + answer positions
+    kl: Tensor  # [N_q + N_a − 1] KL(p_reference ‖ p) at each question and answer position
+    agree: Tensor  # [N_q + N_a − 1] top-1 agreement with the reference
     nll: float
     prediction: Tensor  # generated ids [N]
 
 
 def answer_pass(model: Any, cache: QuantizedKVCache, q_ids: Tensor, a_ids: Tensor,
-                max_new_tokens: int, eos: int | None) -> _Pass:
-    return answer_passes(model, [cache], q_ids, a_ids, max_new_tokens, eos)[0]
+                max_new_tokens: int, eos: int | None, reference: Reference | None = None
+                ) -> tuple[_Pass, Reference]:
+    passes, ref = answer_passes(model, [cache], q_ids, a_ids, max_new_tokens, eos, reference)
+    return passes[0], ref
 
 
 def answer_passes(model: Any, caches: list[QuantizedKVCache], q_ids: Tensor, a_ids: Tensor,
-                  max_new_tokens: int, eos: int | None) -> list[_Pass]:
+                  max_new_tokens: int, eos: int | None, reference: Reference | None = None
+                  ) -> tuple[list[_Pass], Reference]:
     """The answer pass of each cache (question, greedy answer, teacher-forced answer), all the
-    caches as rows of one batch: a decode step reads the weights once for every row. The
-    caches are consumed (question and answer appended); decoding runs on a copy."""
+    caches as rows of one batch: a decode step reads the weights once for every row. Each row
+    is scored against `reference` (None: the first row is the reference), which is returned.
+    The caches are consumed (question and answer appended); decoding runs on a copy."""
     rows = len(caches)
     for cache in caches:
         cache.remember_decoded()
     stacked = StackedKVCache(caches)
-    logits_q = forward_tokens(model, q_ids.expand(rows, -1), stacked)
-    generated = greedy_decode(model, copy.deepcopy(stacked), logits_q[:, -1], max_new_tokens, eos)
+    logits_q = forward_logits(model, q_ids.expand(rows, -1), stacked)
+    generated = greedy_decode(model, copy.deepcopy(stacked), logits_q[:, -1].float(),
+                              max_new_tokens, eos)
     parts = [logits_q]
     if a_ids.shape[1] > 1:
-        parts.append(forward_tokens(model, a_ids[:, :-1].expand(rows, -1), stacked))
-    logits = torch.cat(parts, dim=1)
-    answer = logits[:, q_ids.shape[1] - 1 :]  # −log p = logsumexp − the answer's logit
-    target = a_ids.to(logits.device).expand(rows, -1)[..., None]
-    nll = (torch.logsumexp(answer, dim=-1) - answer.gather(2, target)[..., 0]).mean(dim=1)
-    return [_Pass(logits[i], float(nll[i]), _until_eos(generated[i], eos)) for i in range(rows)]
+        parts.append(forward_logits(model, a_ids[:, :-1].expand(rows, -1), stacked))
+    ref = reference or Reference([part[0] for part in parts])
+    out = []
+    for i in range(rows):
+        kl, agree, log_p = ref.score([part[i] for part in parts], a_ids[0], q_ids.shape[1] - 1)
+        out.append(_Pass(kl, agree, float(-log_p.mean()), _until_eos(generated[i], eos)))
+    return out, ref
 
 
 def _until_eos(tokens: Tensor, eos: int | None) -> Tensor:
@@ -120,13 +127,16 @@ def reference_cache(model: Any, ids: SampleIds) -> QuantizedKVCache:
     return cache
 
 
-def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | None
-                   ) -> tuple[QuantizedKVCache, _Pass]:
-    """The 16-bit-cache reference of a sample: its prefilled context cache (left as it was
-    after the context, for quantized copies) and the answer pass on a copy of it."""
+def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | None,
+                   against: Reference | None = None
+                   ) -> tuple[QuantizedKVCache, _Pass, Reference]:
+    """The 16-bit-cache pass of a sample: its prefilled context cache (left as it was after the
+    context, for quantized copies), the answer pass on a copy of it scored `against` another
+    model's reference, and that reference (None: the pass's own distributions)."""
     cache = reference_cache(model, ids)
-    return cache, answer_pass(model, copy.deepcopy(cache), ids.question, ids.answer,
-                              max_new_tokens, eos)
+    passes, ref = answer_passes(model, [copy.deepcopy(cache)], ids.question, ids.answer,
+                                max_new_tokens, eos, against)
+    return cache, passes[0], ref
 
 
 def config_cache(model: Any, ids: SampleIds, reference: QuantizedKVCache, config: Config,
@@ -187,6 +197,7 @@ def evaluate_many(
         # reuses its pass
         own = [c for c in configs if not (c.kv.is_baseline and c.chunk is None)]
         base: _Pass | None = None
+        ref: Reference | None = None
         for start in range(0, max(len(own), 1), ANSWER_ROWS):
             group = own[start : start + ANSWER_ROWS]
             caches = [config_cache(model, ids, base_ctx, c, track_error=True) for c in group]
@@ -194,8 +205,8 @@ def evaluate_many(
                 acc[c.id]["bytes"] = cache.nbytes
                 acc[c.id]["errors"] = cache.reconstruction_errors()
             lead = [copy.deepcopy(base_ctx)] if base is None else []
-            passes = answer_passes(model, lead + caches, ids.question, ids.answer,
-                                   max_new_tokens, tok.eos_token_id)
+            passes, ref = answer_passes(model, lead + caches, ids.question, ids.answer,
+                                        max_new_tokens, tok.eos_token_id, ref)
             if base is None:
                 base, passes = passes[0], passes[1:]
             runs.update(zip((c.id for c in group), passes, strict=True))
@@ -205,11 +216,10 @@ def evaluate_many(
             if c.id not in runs:  # the reference itself
                 a["bytes"], a["errors"] = base_ctx.nbytes, base_ctx.reconstruction_errors()
             run = runs.pop(c.id, base)
-            kl, agree = kl_and_agreement(base.logits, run.logits)
             text = str(tok.decode(run.prediction, skip_special_tokens=True))
             a["em"] += the_task.score(text, sample)
-            a["kl"].append(float(kl.mean()))
-            a["agree"].append(float(agree.mean()))
+            a["kl"].append(float(run.kl.mean()))
+            a["agree"].append(float(run.agree.mean()))
             a["nll"].append(run.nll)
             a["k"].append([0.0 if e[0] != e[0] else e[0] for e in a["errors"]])
             a["v"].append([0.0 if e[1] != e[1] else e[1] for e in a["errors"]])
@@ -270,7 +280,7 @@ def weights_kl_prompts(
     kls = []
     for sample in the_task.generate(tok, context_tokens, n, seed):
         ids = sample_ids(tok, sample)
-        ref, out = (reference_pass(m, ids, max_new_tokens, tok.eos_token_id)[1]
-                    for m in (reference, model))
-        kls.append(float(kl_and_agreement(ref.logits, out.logits)[0].mean()))
+        ref = reference_pass(reference, ids, max_new_tokens, tok.eos_token_id)[2]
+        out = reference_pass(model, ids, max_new_tokens, tok.eos_token_id, against=ref)[1]
+        kls.append(float(out.kl.mean()))
     return kls

@@ -1,4 +1,5 @@
-"""Statistics of the harness: Wilson interval, KL and top-1 agreement, key outlier ratio.
+"""Statistics of the harness: Wilson interval, KL and top-1 agreement against a reference,
+key outlier ratio.
 
 Pure functions on tensors or counts.
 """
@@ -24,13 +25,38 @@ def wilson_interval(successes: float, n: int, z: float = 1.959964) -> tuple[floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def kl_and_agreement(ref_logits: Tensor, logits: Tensor) -> tuple[Tensor, Tensor]:
-    """Per position KL(p_ref ‖ p) and top-1 agreement; logits [N, V] → two [N] tensors."""
-    ref = torch.log_softmax(ref_logits.float(), dim=-1)
-    out = torch.log_softmax(logits.float(), dim=-1)
-    kl = (ref.exp() * (ref - out)).sum(dim=-1)
-    agree = (ref.argmax(dim=-1) == out.argmax(dim=-1)).float()
-    return kl, agree
+class Reference:
+    """The reference's next-token distributions over N positions, to score other logits
+    against: KL(p_ref ‖ p), top-1 agreement and log p of given tokens.
+
+    Logits arrive in parts (question, answer) of [n_i, V] in the model dtype; each is scored in
+    one float32 buffer made once, since on a large vocabulary fresh buffers of float32 logits
+    (gigabytes a batch) cost more than the arithmetic (docs/real_models.md)."""
+
+    def __init__(self, parts: list[Tensor]) -> None:
+        self.work = torch.empty(sum(p.shape[0] for p in parts), parts[0].shape[-1],
+                                dtype=torch.float32, device=parts[0].device)
+        self.log_p = self._log_q(parts).clone()
+        self.p = self.log_p.exp()
+        self.top = self.log_p.argmax(dim=-1)
+
+    def _log_q(self, parts: list[Tensor]) -> Tensor:
+        """log-softmax of the parts, stacked into the work buffer."""
+        start = 0
+        for part in parts:
+            self.work[start : start + part.shape[0]].copy_(part)
+            start += part.shape[0]
+        return self.work.sub_(torch.logsumexp(self.work, dim=-1, keepdim=True))
+
+    def score(self, parts: list[Tensor], targets: Tensor, first: int
+              ) -> tuple[Tensor, Tensor, Tensor]:
+        """Per position KL(p_ref ‖ p) and top-1 agreement [N], and log p of `targets` at the
+        positions from `first` on ([N − first])."""
+        log_q = self._log_q(parts)
+        picked = log_q[first:].gather(1, targets[:, None].to(log_q.device))[:, 0]
+        agree = (log_q.argmax(dim=-1) == self.top).float()
+        kl = log_q.sub_(self.log_p).mul_(self.p).sum(dim=-1).neg_()  # Σ p (log p − log q)
+        return kl, agree, picked
 
 
 def outlier_ratio(keys: Tensor) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from calibration.engine.driver import forward_tokens, greedy_decode, prefill
+from calibration.engine.driver import forward_logits, greedy_decode, prefill
 from calibration.engine.gqa_attention import NAME, use_gqa_sdpa
 from calibration.engine.tiny import ARCHITECTURES, tiny_model
 from calibration.kvcache import QuantizedKVCache
@@ -17,7 +17,7 @@ def _passes(model: torch.nn.Module, scheme: KVScheme) -> tuple[torch.Tensor, ...
     context, question = (torch.randint(0, 512, (2, n), generator=g) for n in (150, 23))
     cache = QuantizedKVCache(scheme, 2)
     first = prefill(model, context, cache, 64)  # chunks after the first need a mask
-    asked = forward_tokens(model, question, cache)  # a mask over the cache
+    asked = forward_logits(model, question, cache)  # a mask over the cache
     answer = greedy_decode(model, cache, asked[:, -1], 6)  # one token: no mask
     return first, asked, answer.float()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from calibration.harness.stats import kl_and_agreement, outlier_ratio, wilson_interval
+from calibration.harness.stats import Reference, outlier_ratio, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -25,13 +25,21 @@ def test_wilson_refuses_impossible_counts() -> None:
         wilson_interval(4, 3)
 
 
-def test_kl_zero_on_identical_and_positive_otherwise() -> None:
-    logits = torch.randn(5, 11)
-    kl, agree = kl_and_agreement(logits, logits)
-    assert torch.allclose(kl, torch.zeros(5), atol=1e-6)
-    assert bool(agree.all())
-    kl2, _ = kl_and_agreement(logits, logits + torch.randn(5, 11))
-    assert bool((kl2 > 0).all())
+def test_reference_scores_as_the_textbook_formulas() -> None:
+    g = torch.Generator().manual_seed(0)
+    ref_logits = (4 * torch.randn(7, 50, generator=g)).to(torch.bfloat16)
+    logits = (ref_logits.float() + torch.randn(7, 50, generator=g)).to(torch.bfloat16)
+    targets = torch.randint(0, 50, (3,), generator=g)
+    ref = Reference([ref_logits[:4], ref_logits[4:]])  # question and answer parts
+    kl, agree, picked = ref.score([logits[:4], logits[4:]], targets, 4)
+    p, q = (torch.log_softmax(x.float(), dim=-1) for x in (ref_logits, logits))
+    assert torch.allclose(kl, (p.exp() * (p - q)).sum(dim=-1), atol=1e-6)
+    assert torch.equal(agree, (p.argmax(-1) == q.argmax(-1)).float())
+    assert torch.allclose(picked, q[4:].gather(1, targets[:, None])[:, 0], atol=1e-6)
+    assert bool((kl > 0).all())
+    same_kl, same_agree, _ = ref.score([ref_logits[:4], ref_logits[4:]], targets, 4)
+    assert bool((same_kl == 0).all())  # exactly, not to rounding
+    assert bool(same_agree.all())
 
 
 def test_outlier_ratio() -> None:
