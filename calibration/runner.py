@@ -31,37 +31,38 @@ def versions() -> dict[str, str]:
 def measure_real(model_dir: str, key: RunKey, attention: str = "sdpa") -> Measurement:
     """Real inference (imports torch lazily); the run records its runtime, `attention`
     included (bind it with functools.partial for a sweep under another attention)."""
+    return measure_real_group(model_dir, [key], attention)[0]
+
+
+def measure_real_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa"
+                       ) -> list[Measurement]:
+    """Real inference of runs that share a `calibration.measurement.group_of`, measured
+    together on one thread; each records its runtime. Raises on failure."""
     import torch
 
-    from calibration.measurement import measure
+    from calibration.measurement import measure_group
 
     torch.set_num_threads(1)
-    m = measure(model_dir, key.config, key.task, key.context_tokens, key.n, key.seed,
-                key.device, attention)
-    m.versions = versions() | fingerprint(key.device, attention=attention)
-    return m
+    out = measure_group(model_dir, keys, attention)
+    stamp = versions() | fingerprint(keys[0].device, attention=attention)
+    for m in out:
+        m.versions = dict(stamp)
+    return out
 
 
 def run_group(model_dir: str, keys: Sequence[RunKey]) -> list[Measurement]:
-    """Real inference of runs that share a `calibration.measurement.group_of`, measured together;
-    if the group fails, each key is run alone, so one bad configuration fails only its own row.
-    Each row's seconds are the group's divided evenly."""
+    """`measure_real_group`; if the group fails, each key is run alone, so one bad configuration
+    fails only its own row. Each row's seconds are the group's divided evenly."""
     if len(keys) == 1:
         return [run_one(model_dir, keys[0])]
     start = time.perf_counter()
     try:
-        import torch
-
-        from calibration.measurement import measure_group
-
-        torch.set_num_threads(1)
-        out = measure_group(model_dir, keys)
+        out = measure_real_group(model_dir, keys)
     except Exception:  # noqa: BLE001 - retried one by one: each failure is its own row's data
         return [run_one(model_dir, key) for key in keys]
     seconds = round((time.perf_counter() - start) / len(keys), 4)
-    stamp = versions() | fingerprint(keys[0].device)
     for m in out:
-        m.seconds, m.versions = seconds, dict(stamp)
+        m.seconds = seconds
     return out
 
 
