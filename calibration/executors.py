@@ -25,11 +25,13 @@ class Executor(Protocol):
 class LocalExecutor:
     """Runs every key in this process: real inference measures the keys that share weights,
     task, context and prompts together (`run_group`, up to `group` at a time); a custom
-    `measure` runs them one by one, in order."""
+    `measure` runs them one by one, in order. Accuracy runs on `threads` (peaks on one)."""
 
-    def __init__(self, measure: MeasureFn | None = None, group: int = 16) -> None:
+    def __init__(self, measure: MeasureFn | None = None, group: int = 16,
+                 threads: int = 1) -> None:
         self.measure = measure
         self.group = group
+        self.threads = threads
 
     def map(self, model_dir: str, keys: Sequence[RunKey]) -> Iterator[Result]:
         if self.measure is not None:
@@ -37,7 +39,7 @@ class LocalExecutor:
                 yield key, run_one(model_dir, key, self.measure)
             return
         for batch in groups(keys, self.group):
-            yield from zip(batch, run_group(model_dir, batch), strict=True)
+            yield from zip(batch, run_group(model_dir, batch, self.threads), strict=True)
 
     def close(self) -> None:
         return None
@@ -122,9 +124,9 @@ class RayExecutor:
 
 
 def make_executor(name: str, address: str | None = None,
-                  measure: MeasureFn | None = None) -> Executor:
+                  measure: MeasureFn | None = None, threads: int = 1) -> Executor:
     if name == "local":
-        return LocalExecutor(measure)
+        return LocalExecutor(measure, threads=threads)
     if name == "ray":
         return RayExecutor(address, measure=measure)
     raise ValueError(f"--executor must be one of local, ray; got {name!r}")

@@ -72,11 +72,12 @@ def group_of(key: RunKey) -> tuple[str, str, int, int, int, str]:
             key.device)
 
 
-def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa"
-                  ) -> list[Measurement]:
-    """Measure runs of one `group_of`: each configuration's peak probed on its own, the accuracy
-    of all from one `evaluate_many` (one 16-bit reference per prompt, the answer passes as the
-    rows of a batch). Raises on failure (the runner then measures the keys one by one)."""
+def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa",
+                  threads: int = 1) -> list[Measurement]:
+    """Measure runs of one `group_of`: each configuration's peak probed on its own (on the
+    caller's threads), the accuracy of all from one `evaluate_many` on `threads` (one 16-bit
+    reference per prompt, the answer passes as the rows of a batch). Raises on failure (the
+    runner then measures the keys one by one)."""
     from calibration.harness import evaluate_many
 
     first = keys[0]
@@ -101,8 +102,13 @@ def measure_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa
         raise ValueError(f"accuracy runs use sdpa attention; {attention} is for memory-only "
                          "probes (n = 0)")
     max_new = int(getattr(task, "max_new_tokens", MAX_NEW_TOKENS))  # prose tasks: their own
-    results = evaluate_many(folder, configs, task, first.context_tokens, first.n,
-                            first.seed, max_new, first.device)
+    probe_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        results = evaluate_many(folder, configs, task, first.context_tokens, first.n,
+                                first.seed, max_new, first.device)
+    finally:
+        torch.set_num_threads(probe_threads)
     for m, r in zip(out, results, strict=True):
         m.exact_match, m.exact_match_lower, m.exact_match_upper = (
             r.accuracy, r.accuracy_low, r.accuracy_high)

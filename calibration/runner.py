@@ -34,30 +34,32 @@ def measure_real(model_dir: str, key: RunKey, attention: str = "sdpa") -> Measur
     return measure_real_group(model_dir, [key], attention)[0]
 
 
-def measure_real_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa"
-                       ) -> list[Measurement]:
+def measure_real_group(model_dir: str, keys: Sequence[RunKey], attention: str = "sdpa",
+                       threads: int = 1) -> list[Measurement]:
     """Real inference of runs that share a `calibration.measurement.group_of`, measured
-    together on one thread; each records its runtime. Raises on failure."""
+    together: peaks on one thread, accuracy on `threads`; each records its runtime and the
+    threads. Raises on failure."""
     import torch
 
     from calibration.measurement import measure_group
 
     torch.set_num_threads(1)
-    out = measure_group(model_dir, keys, attention)
+    out = measure_group(model_dir, keys, attention, threads)
     stamp = versions() | fingerprint(keys[0].device, attention=attention)
+    stamp["accuracy_threads"] = str(threads)
     for m in out:
         m.versions = dict(stamp)
     return out
 
 
-def run_group(model_dir: str, keys: Sequence[RunKey]) -> list[Measurement]:
+def run_group(model_dir: str, keys: Sequence[RunKey], threads: int = 1) -> list[Measurement]:
     """`measure_real_group`; if the group fails, each key is run alone, so one bad configuration
     fails only its own row. Each row's seconds are the group's divided evenly."""
     if len(keys) == 1:
         return [run_one(model_dir, keys[0])]
     start = time.perf_counter()
     try:
-        out = measure_real_group(model_dir, keys)
+        out = measure_real_group(model_dir, keys, threads=threads)
     except Exception:  # noqa: BLE001 - retried one by one: each failure is its own row's data
         return [run_one(model_dir, key) for key in keys]
     seconds = round((time.perf_counter() - start) / len(keys), 4)

@@ -5,6 +5,7 @@ Torch is imported only once the options have been checked.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -51,6 +52,9 @@ def calibrate(
         help="16-bit baseline again on these prompt seeds at every length (its spread), e.g. "
              "1,2,3")] = "",
     weights: WEIGHTS = "",
+    threads: Annotated[int, typer.Option(
+        help="CPU threads for the accuracy passes (local executor; peaks are probed on one)")
+    ] = 1,
     db: DB = None,
 ) -> None:
     """Run sampled configurations for real and record every run in the results store."""
@@ -68,6 +72,9 @@ def calibrate(
         raise ValueError(f"--mode must be active or exhaustive; got {mode!r}")
     if budget_runs <= 0 or n <= 0:
         raise ValueError("--budget-runs and --n must be positive")
+    cores = os.cpu_count() or 1
+    if not 1 <= threads <= cores:
+        raise ValueError(f"--threads must be 1..{cores} (this machine's CPUs); got {threads}")
     model_dir, spec = model_folder(model)
     configs = pool_of(spec, weights)
     ctx = context_lengths(contexts, "contexts", spec)
@@ -85,8 +92,10 @@ def calibrate(
                          f"{anchor_seeds!r}")
     device = device_name(device)
     executor = executor_name(executor)
+    if executor != "local" and threads != 1:
+        raise ValueError("--threads applies to the local executor; Ray runs one thread a worker")
     store = open_store(db)
-    ex = make_executor(executor, address)
+    ex = make_executor(executor, address, threads=threads)
     clean_stale()  # AWQ temp folders of quantizations killed before they finished
     with progress_bar() as progress:
         bar = progress.add_task(f"{model_dir.name} {mode}",

@@ -127,11 +127,15 @@ def test_a_group_measures_what_each_run_measures_alone(tmp_path, tiny_model_dir)
     passes batched) against the same keys run one by one."""
     from calibration.runner import run_group
 
+    import torch
+
     configs = ["w16-k4v2-token-r0-c64", "w16-k8v8-channel-r32-cfull", "w16-k16v16-cfull"]
     keys = [RunKey("tiny", c, 128, "passkey", 0, 2) for c in configs]
-    together = run_group(str(tiny_model_dir), keys)
+    together = run_group(str(tiny_model_dir), keys, threads=2)  # accuracy on two threads
+    assert torch.get_num_threads() == 1  # the peaks' one thread, back after the accuracy
     for key, m in zip(keys, together, strict=True):
         alone = run_one(str(tiny_model_dir), key)
+        assert (m.versions["accuracy_threads"], alone.versions["accuracy_threads"]) == ("2", "1")
         assert m.status == alone.status == "ok"
         assert m.peak_bytes == alone.peak_bytes
         assert m.exact_match == alone.exact_match
