@@ -48,6 +48,10 @@ class EvalResult:
     key_outlier_ratio: tuple[float, ...]  # max/median channel mean |k| of the context keys
     kv_cache_bytes: int  # held after the last sample's context prefill
     predictions: tuple[str, ...]
+    # per sample, in order (paired comparisons between configurations on the same prompts)
+    em_each: tuple[float, ...] = ()
+    kl_each: tuple[float, ...] = ()
+    nll_each: tuple[float, ...] = ()
 
 
 # Configurations whose answer passes share one batch (the first batch of a sample also holds the
@@ -183,7 +187,7 @@ def evaluate_many(
     samples = the_task.generate(tok, context_tokens, n, seed)
     layers = int(model.config.num_hidden_layers)
     acc: dict[str, dict[str, Any]] = {
-        c.id: {"em": 0.0, "kl": [], "agree": [], "nll": [], "k": [], "v": [], "pred": [],
+        c.id: {"em": [], "kl": [], "agree": [], "nll": [], "k": [], "v": [], "pred": [],
                "bytes": 0}
         for c in configs
     }
@@ -217,7 +221,7 @@ def evaluate_many(
                 a["bytes"], a["errors"] = base_ctx.nbytes, base_ctx.reconstruction_errors()
             run = runs.pop(c.id, base)
             text = str(tok.decode(run.prediction, skip_special_tokens=True))
-            a["em"] += the_task.score(text, sample)
+            a["em"].append(float(the_task.score(text, sample)))
             a["kl"].append(float(run.kl.mean()))
             a["agree"].append(float(run.agree.mean()))
             a["nll"].append(run.nll)
@@ -234,11 +238,12 @@ def evaluate_many(
     results = []
     for c in configs:
         a = acc[c.id]
-        lo, hi = wilson_interval(a["em"], len(samples))
+        lo, hi = wilson_interval(sum(a["em"]), len(samples))
         results.append(EvalResult(
-            c.id, the_task.name, context_tokens, len(samples), a["em"] / max(len(samples), 1),
+            c.id, the_task.name, context_tokens, len(samples), sum(a["em"]) / max(len(samples), 1),
             lo, hi, mean(a["agree"]), mean(a["kl"]), mean(a["nll"]), per_layer(a["k"]),
             per_layer(a["v"]), per_layer(outliers), a["bytes"], tuple(a["pred"]),
+            tuple(a["em"]), tuple(a["kl"]), tuple(a["nll"]),
         ))
     return results
 

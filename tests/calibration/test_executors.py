@@ -125,9 +125,9 @@ def test_groups_share_weights_task_context_and_prompts():
 def test_a_group_measures_what_each_run_measures_alone(tmp_path, tiny_model_dir):
     """Real inference on the tiny model: one group (one reference pass a prompt, the answer
     passes batched) against the same keys run one by one."""
-    from calibration.runner import run_group
-
     import torch
+
+    from calibration.runner import run_group
 
     configs = ["w16-k4v2-token-r0-c64", "w16-k8v8-channel-r32-cfull", "w16-k16v16-cfull"]
     keys = [RunKey("tiny", c, 128, "passkey", 0, 2) for c in configs]
