@@ -82,3 +82,41 @@ def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatc
     assert not stale.exists()
     assert young.is_dir()
     assert out.is_dir()
+
+
+REAL = REPO / "models" / "real" / "SmolLM2-135M-Instruct"
+
+
+def test_a_chat_model_calibrates_awq_on_real_prose(tmp_path, monkeypatch):
+    """A real model's AWQ scales come from English prose (its chat template is there), the
+    testbed's from its own task vocabulary."""
+    import pytest
+
+    import calibration.engine.awq as awq
+
+    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(tmp_path))
+    seen: dict[str, list[list[int]]] = {}
+
+    class Captured(Exception):
+        pass
+
+    def capture(model_dir, out_dir, calib, group):  # stops before any quantization
+        seen[Path(model_dir).name] = calib
+        raise Captured
+
+    monkeypatch.setattr(awq, "quantize_awq", capture)
+    folders = [TESTBED] + ([REAL] if (REAL / "config.json").is_file() else [])
+    for folder in folders:
+        with pytest.raises(Captured):
+            awq_folder(folder, "w4g64", calib_tokens=256, n=1)
+    from transformers import AutoTokenizer
+
+    from calibration.tasks import TASKS
+
+    tok = AutoTokenizer.from_pretrained(TESTBED)
+    first = TASKS["kv_retrieval"].generate(tok, 256, 1, seed=4242)[0]
+    assert seen[TESTBED.name][0] == list(tok(first.context + first.question)["input_ids"])
+    if REAL.name not in seen:
+        pytest.skip(f"{REAL} absent (make real-models): only the testbed side was checked")
+    text = AutoTokenizer.from_pretrained(REAL).decode(seen[REAL.name][0])
+    assert " the " in text  # English prose
