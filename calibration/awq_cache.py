@@ -97,6 +97,9 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
     out = awq_root() / f"{model_dir.resolve().name}-{weights_id}"
     clean_stale()
     if _fresh(out, model_dir):
+        from calibration.engine.awq import copy_tokenizer
+
+        copy_tokenizer(model_dir, out)  # repairs folders made before the chat template was copied
         return out
     from transformers import AutoTokenizer
 

@@ -18,8 +18,10 @@ from safetensors.torch import load_file, save_file
 from models.memory import awq_linear_bytes
 from models.specs import spec_from_config
 
+# everything the tasks read through the tokenizer: a chat model's prompts need its template
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "vocab.json", "merges.txt", "tokenizer.model", "generation_config.json")
+                   "vocab.json", "merges.txt", "tokenizer.model", "generation_config.json",
+                   "chat_template.jinja", "chat_template.json")
 
 
 def quantize_awq(
@@ -59,10 +61,23 @@ def quantize_awq(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_quantized(str(out_dir))
     _cast_16bit_rest(out_dir, spec.dtype)
-    for name in TOKENIZER_FILES:
-        if (model_dir / name).is_file():
-            shutil.copy(model_dir / name, out_dir / name)
+    copy_tokenizer(model_dir, out_dir)
     return out_dir
+
+
+def copy_tokenizer(model_dir: Path, out_dir: Path) -> list[str]:
+    """Copy the tokenizer files of model_dir that out_dir lacks or holds otherwise (quantizing
+    weights never changes them); returns the names copied. An AWQ folder must tokenize and
+    template prompts exactly as its 16-bit model, or paired comparisons compare other prompts."""
+    copied = []
+    for name in TOKENIZER_FILES:
+        src, dst = model_dir / name, out_dir / name
+        if src.is_file() and (not dst.is_file() or dst.read_bytes() != src.read_bytes()):
+            part = dst.with_name(f".{name}.part")
+            shutil.copy(src, part)
+            part.replace(dst)  # a worker reading the folder never sees half a file
+            copied.append(name)
+    return copied
 
 
 def _cast_16bit_rest(out_dir: Path, dtype_name: str) -> None:

@@ -120,3 +120,37 @@ def test_a_chat_model_calibrates_awq_on_real_prose(tmp_path, monkeypatch):
         pytest.skip(f"{REAL} absent (make real-models): only the testbed side was checked")
     text = AutoTokenizer.from_pretrained(REAL).decode(seen[REAL.name][0])
     assert " the " in text  # English prose
+
+
+def test_a_finished_awq_folder_gets_the_tokenizer_files_it_lacks(tmp_path, monkeypatch):
+    """A chat model's AWQ folder must template prompts as its 16-bit model does: a folder made
+    without chat_template.jinja or tokenizer_config.json is repaired, the weights untouched."""
+    from transformers import AutoTokenizer
+
+    from calibration.engine.awq import TOKENIZER_FILES
+
+    model = tmp_path / "chat-model"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (model / name).write_bytes((TESTBED / name).read_bytes())
+    for name in TOKENIZER_FILES:
+        if (TESTBED / name).is_file():
+            (model / name).write_bytes((TESTBED / name).read_bytes())
+    (model / "chat_template.jinja").write_text("{% for m in messages %}<{{ m['content'] }}>"
+                                              "{% endfor %}")
+    root = tmp_path / "awq"
+    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
+    out = root / "chat-model-w4g64"  # finished before the fix: weights, config, tokenizer.json
+    out.mkdir(parents=True)
+    (out / "config.json").write_text("{}")
+    (out / "model.safetensors").write_text("weights")
+    (out / "tokenizer.json").write_bytes((model / "tokenizer.json").read_bytes())
+    assert AutoTokenizer.from_pretrained(out).chat_template is None
+    assert awq_folder(model, "w4g64") == out
+    assert (out / "model.safetensors").read_text() == "weights"
+    for name in ("chat_template.jinja", "tokenizer_config.json"):
+        assert (out / name).read_bytes() == (model / name).read_bytes()
+    msgs = [{"role": "user", "content": "hi"}]
+    assert (AutoTokenizer.from_pretrained(out).apply_chat_template(msgs, tokenize=False)
+            == AutoTokenizer.from_pretrained(model).apply_chat_template(msgs, tokenize=False))
+    assert not list(out.glob(".*.part"))
