@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     if any(c.weights.bits != 4 or c.chunk is not None for c in configs):
         raise SystemExit("--configs: 4-bit weights, unchunked (…-cfull) configurations only")
     w16 = load_model(a.model, "cpu")
-    w4 = load_model(str(weights_folder(a.model, configs[0])), "cpu")
+    w4 = load_model(str(weights_folder(a.model, configs[0])), "cpu", packed=False)
     tok = AutoTokenizer.from_pretrained(a.model)
     gaps = []
     for pair in a.runs.split(","):

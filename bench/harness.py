@@ -74,7 +74,7 @@ def main() -> None:
     print(f"{a.model}: {a.task} at {a.context} tokens, n={a.n}, {a.threads} threads, "
           f"{runtime_label(fingerprint('cpu'))}")
 
-    model, load_s = timed(lambda: use_gqa_sdpa(load_model(a.model)))
+    model, load_s = timed(lambda: use_gqa_sdpa(load_model(a.model, packed=False)))
     tok = AutoTokenizer.from_pretrained(a.model, trust_remote_code=False)
     samples = task.generate(tok, a.context, a.n, a.seed)
     eos = tok.eos_token_id

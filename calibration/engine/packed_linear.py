@@ -2,6 +2,8 @@
 
 Holds the checkpoint's buffers as they are and dequantizes its weight on the fly in `forward`
 (the transient `awq_dequant` term of the ledger); pure torch, so CPU and CUDA alike.
+`DequantizedLinear` is the same layer with that weight computed once: the same products, for
+the accuracy harness, which measures answers and not memory.
 """
 
 from __future__ import annotations
@@ -66,3 +68,26 @@ class PackedInt4Linear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, group={self.group}, int4 packed"
+
+
+class DequantizedLinear(nn.Module):
+    """A `PackedInt4Linear` whose weight was dequantized once, in the activations' dtype: the
+    same matmul and bias as its `forward`, bit for bit, without unpacking every call (fp16
+    arithmetic on a CPU is slow). Holds 16-bit weights, so it is not the ledger's AWQ layer."""
+
+    def __init__(self, packed: PackedInt4Linear, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.in_features, self.out_features = packed.in_features, packed.out_features
+        self.weight = nn.Parameter(packed.dequantized_weight().to(dtype), requires_grad=False)
+        bias = packed.bias
+        self.bias = None if bias is None else nn.Parameter(bias.to(dtype), requires_grad=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
+        y = torch.matmul(x, w)
+        if self.bias is None:
+            return y
+        return y + (self.bias if self.bias.dtype == x.dtype else self.bias.to(x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, dequantized int4"

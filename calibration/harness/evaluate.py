@@ -182,7 +182,7 @@ def evaluate_many(
     model_dir = Path(model_dir)
     _check_weights(model_dir, configs)
     the_task = _task(task)
-    model = use_gqa_sdpa(load_model(model_dir, device))
+    model = use_gqa_sdpa(load_model(model_dir, device, packed=False))
     tok = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
     samples = the_task.generate(tok, context_tokens, n, seed)
     layers = int(model.config.num_hidden_layers)
@@ -279,7 +279,7 @@ def weights_kl_prompts(
     """`weights_kl` of each of the n samples (their spread is the prompt-to-prompt part of the
     weights' own KL)."""
     the_task = _task(task)
-    model, reference = (use_gqa_sdpa(load_model(Path(folder), device))
+    model, reference = (use_gqa_sdpa(load_model(Path(folder), device, packed=False))
                         for folder in (model_dir, reference_dir))
     tok = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=False)
     kls = []

@@ -81,6 +81,22 @@ def test_logits_close_to_16bit(folders: tuple[Path, Path]) -> None:
     assert float((out - ref).norm() / ref.norm()) < LOGIT_REL_BOUND
 
 
+def test_dequantized_once_gives_the_packed_logits_bit_for_bit(folders: tuple[Path, Path]
+                                                             ) -> None:
+    """The harness's `packed=False` load: the same products as the packed layers, every call."""
+    from calibration.engine.packed_linear import DequantizedLinear
+
+    _, w4 = folders
+    packed, fast = load_model(w4), load_model(w4, packed=False)
+    assert not [m for m in fast.modules() if isinstance(m, PackedInt4Linear)]
+    assert len([m for m in fast.modules() if isinstance(m, DequantizedLinear)]) == 7 * len(
+        fast.model.layers)
+    ids = torch.randint(0, 512, (2, 48), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        assert torch.equal(packed(ids).logits, fast(ids).logits)
+        assert torch.equal(packed(ids[:, :1]).logits, fast(ids[:, :1]).logits)  # a decode step
+
+
 def test_group_that_does_not_divide_is_refused(tmp_path: Path) -> None:
     tiny_model("llama", hidden_size=192, num_attention_heads=3, num_key_value_heads=1
                ).save_pretrained(tmp_path / "w16")
