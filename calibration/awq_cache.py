@@ -4,7 +4,8 @@ Kept under ``KVPARETO_AWQ_DIR`` (default runs/awq/<model>-<weights id>); written
 temporary folder ``.<model>-<weights id>.<random>`` and renamed, so a killed sweep never leaves
 half a checkpoint. The quantizing process holds an flock on its temporary folder; one that a
 SIGKILL (or OOM kill) left behind is unlocked and is removed by `clean_stale` at the next start
-(`awq_folder`, `kvpareto calibrate`).
+(`awq_folder`, `kvpareto calibrate`). Every folder is checked once against its 16-bit model
+(calibration.awq_check) before it is used.
 """
 
 from __future__ import annotations
@@ -87,36 +88,62 @@ def _fresh(out: Path, model_dir: Path) -> bool:
     return not src.is_file() or done.stat().st_mtime >= src.stat().st_mtime
 
 
+def _prompts(model_dir: Path, tokens: int, n: int, seed: int) -> list[list[int]]:
+    """Token ids of n prompts a task of each calibration kind makes at `tokens` tokens."""
+    from transformers import AutoTokenizer
+
+    from calibration.tasks import TASKS
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=False)
+    # a real model (it has a chat template) calibrates on real prose, not the testbed's numbers
+    chat = bool(getattr(tok, "chat_template", None))
+    return [list(tok(s.context + s.question)["input_ids"])
+            for task in (PROSE_CALIB_TASKS if chat else CALIB_TASKS)
+            for s in TASKS[task].generate(tok, tokens, n, seed=seed)]
+
+
 def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int = 8) -> Path:
-    """The AWQ folder for `weights_id` (w4, w4g64, w4g32) of the 16-bit model in model_dir."""
+    """The AWQ folder for `weights_id` (w4, w4g64, w4g32) of the 16-bit model in model_dir,
+    checked against it once (calibration.awq_check; ValueError with the figures if it fails)."""
     if (model_dir / "config.json").is_file() and "quantization_config" in (
         model_dir / "config.json"
     ).read_text():
         return model_dir  # already an AWQ checkpoint
+    from calibration.awq_check import CHECK_SEED, checked, stored
+
     weights = parse_config(f"{weights_id}-k16v16-cfull").weights
+    group = int(weights.group or 128)
     out = awq_root() / f"{model_dir.resolve().name}-{weights_id}"
     clean_stale()
-    if _fresh(out, model_dir):
-        from calibration.engine.awq import copy_tokenizer
+    held_out = lambda: _prompts(model_dir, calib_tokens, 2, seed=CHECK_SEED)  # noqa: E731
+    if not _fresh(out, model_dir):
+        _make(model_dir, out, _prompts(model_dir, calib_tokens, n, seed=4242), group, True)
+    from calibration.engine.awq import copy_tokenizer
 
-        copy_tokenizer(model_dir, out)  # repairs folders made before the chat template was copied
-        return out
-    from transformers import AutoTokenizer
+    copy_tokenizer(model_dir, out)  # repairs folders made before the chat template was copied
+    before = stored(out)
+    try:
+        checked(model_dir, out, held_out, group, before.search if before else "duo")
+    except ValueError as failed:
+        if before is not None and before.search == "x-only":
+            raise
+        # AutoAWQ's default grid has no "no scaling" point; the paper's x-only grid does
+        _make(model_dir, out, _prompts(model_dir, calib_tokens, n, seed=4242), group, False)
+        try:
+            checked(model_dir, out, held_out, group, "x-only")
+        except ValueError as again:
+            raise ValueError(f"{again} (AutoAWQ's default scale grid failed too: {failed})"
+                             ) from None
+    return out
 
+
+def _make(model_dir: Path, out: Path, calib: list[list[int]], group: int, duo: bool) -> None:
+    """Quantize into a locked temporary folder, then put it in place of `out`."""
     from calibration.engine.awq import quantize_awq
-    from calibration.tasks import TASKS
 
-    tok = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=False)
-    calib = []
-    # a real model (it has a chat template) calibrates on real prose, not the testbed's numbers
-    chat = bool(getattr(tok, "chat_template", None))
-    for task in PROSE_CALIB_TASKS if chat else CALIB_TASKS:
-        for s in TASKS[task].generate(tok, calib_tokens, n, seed=4242):
-            calib.append(list(tok(s.context + s.question)["input_ids"]))
     with _temporary_folder(out) as tmp:
-        quantize_awq(model_dir, tmp, calib, int(weights.group or 128))
-        if out.exists() and not _fresh(out, model_dir):
-            shutil.rmtree(out, ignore_errors=True)  # stale: the 16-bit model was retrained
+        quantize_awq(model_dir, tmp, calib, group, duo_scaling=duo)
+        if out.exists() and (not duo or not _fresh(out, model_dir)):
+            shutil.rmtree(out, ignore_errors=True)  # stale, or the failed default-grid folder
         with contextlib.suppress(OSError):  # another worker finished first (removed on exit)
             os.replace(tmp, out)
-    return out

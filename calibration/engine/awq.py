@@ -29,10 +29,14 @@ def quantize_awq(
     out_dir: str | Path,
     calib_ids: list[list[int]],
     group: int = 128,
+    duo_scaling: bool = True,
 ) -> Path:
     """Quantize every decoder linear of `model_dir` to AWQ int4 (group `group`) into `out_dir`.
 
     calib_ids: calibration sequences as token-id lists (each at most 512 tokens is plenty).
+    duo_scaling: AutoAWQ's default scale grid s = x̄^α / w̄^(1−α), which lacks s = 1; False is
+    the AWQ paper's s = x̄^α (α = 0 is no scaling), the one that works where some input
+    channels' weights are near zero (SmolLM2-135M: calibration.awq_check).
     Raises ValueError (the ledger's message) when `group` does not divide every in_features.
     """
     model_dir, out_dir = Path(model_dir), Path(out_dir)
@@ -57,6 +61,7 @@ def quantize_awq(
         calib_data=calib_ids,
         max_calib_seq_len=max(len(c) for c in calib_ids),
         n_parallel_calib_samples=None,
+        duo_scaling=duo_scaling,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_quantized(str(out_dir))

@@ -21,7 +21,7 @@ HANG = textwrap.dedent("""
     from pathlib import Path
     import calibration.engine.awq as awq
     from calibration.awq_cache import awq_folder
-    def quantize_awq(model_dir, out_dir, calib, group):
+    def quantize_awq(model_dir, out_dir, calib, group, duo_scaling=True):
         (Path(out_dir) / "started").write_text("x")
         time.sleep(600)
     awq.quantize_awq = quantize_awq
@@ -65,6 +65,13 @@ def test_a_sigkilled_quantization_leaves_a_folder_the_next_start_removes(tmp_pat
     assert not any(root.iterdir())
 
 
+def _passed_check(folder: Path) -> None:
+    """A stored passing check (calibration.awq_check), for folders whose weights are fakes."""
+    from calibration.awq_check import AwqCheck, write
+
+    write(folder, AwqCheck(10.0, 11.0, 12.0, 100, 64))
+
+
 def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatch):
     root = tmp_path / "awq"
     monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
@@ -72,6 +79,7 @@ def test_awq_folder_cleans_stale_temporary_folders_at_start(tmp_path, monkeypatc
     out.mkdir(parents=True)
     (out / "config.json").write_text("{}")
     (out / "model.safetensors").write_text("")
+    _passed_check(out)
     stale = root / f".{TESTBED.name}-w4.abc123"  # killed long ago: unlocked and old
     stale.mkdir()
     (stale / "model.safetensors").write_text("half")
@@ -100,7 +108,7 @@ def test_a_chat_model_calibrates_awq_on_real_prose(tmp_path, monkeypatch):
     class Captured(Exception):
         pass
 
-    def capture(model_dir, out_dir, calib, group):  # stops before any quantization
+    def capture(model_dir, out_dir, calib, group, duo_scaling=True):  # stops before quantizing
         seen[Path(model_dir).name] = calib
         raise Captured
 
@@ -145,6 +153,7 @@ def test_a_finished_awq_folder_gets_the_tokenizer_files_it_lacks(tmp_path, monke
     (out / "config.json").write_text("{}")
     (out / "model.safetensors").write_text("weights")
     (out / "tokenizer.json").write_bytes((model / "tokenizer.json").read_bytes())
+    _passed_check(out)
     assert AutoTokenizer.from_pretrained(out).chat_template is None
     assert awq_folder(model, "w4g64") == out
     assert (out / "model.safetensors").read_text() == "weights"
