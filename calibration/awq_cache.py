@@ -24,6 +24,7 @@ from models.space import parse_config
 
 CALIB_TASKS = ("kv_retrieval", "passkey")  # the testbed's vocabulary
 PROSE_CALIB_TASKS = ("needle_prose", "passkey_prose")  # real English, for chat models
+CALIB_SEED = 4242  # the AWQ search's prompts; calibration.awq_check holds out another seed
 GRACE_S = 60.0  # a temporary folder this young may be between mkdtemp and its lock: kept
 
 
@@ -88,7 +89,7 @@ def _fresh(out: Path, model_dir: Path) -> bool:
     return not src.is_file() or done.stat().st_mtime >= src.stat().st_mtime
 
 
-def _prompts(model_dir: Path, tokens: int, n: int, seed: int) -> list[list[int]]:
+def calibration_prompts(model_dir: Path, tokens: int, n: int, seed: int) -> list[list[int]]:
     """Token ids of n prompts a task of each calibration kind makes at `tokens` tokens."""
     from transformers import AutoTokenizer
 
@@ -115,9 +116,10 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
     group = int(weights.group or 128)
     out = awq_root() / f"{model_dir.resolve().name}-{weights_id}"
     clean_stale()
-    held_out = lambda: _prompts(model_dir, calib_tokens, 2, seed=CHECK_SEED)  # noqa: E731
+    held_out = lambda: calibration_prompts(model_dir, calib_tokens, 2, seed=CHECK_SEED)  # noqa: E731
+    calib = lambda: calibration_prompts(model_dir, calib_tokens, n, seed=CALIB_SEED)  # noqa: E731
     if not _fresh(out, model_dir):
-        _make(model_dir, out, _prompts(model_dir, calib_tokens, n, seed=4242), group, True)
+        _make(model_dir, out, calib(), group, True)
     from calibration.engine.awq import copy_tokenizer
 
     copy_tokenizer(model_dir, out)  # repairs folders made before the chat template was copied
@@ -128,7 +130,7 @@ def awq_folder(model_dir: Path, weights_id: str, calib_tokens: int = 256, n: int
         if before is not None and before.search == "x-only":
             raise
         # AutoAWQ's default grid has no "no scaling" point; the paper's x-only grid does
-        _make(model_dir, out, _prompts(model_dir, calib_tokens, n, seed=4242), group, False)
+        _make(model_dir, out, calib(), group, False)
         try:
             checked(model_dir, out, held_out, group, "x-only")
         except ValueError as again:

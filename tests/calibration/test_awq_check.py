@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file, save_file
 
-from calibration.awq_cache import _prompts, awq_folder
+from calibration.awq_cache import awq_folder, calibration_prompts
 from calibration.awq_check import MAX_RATIO, RECORD, AwqCheck, checked, stored
 
 TESTBED = Path("models/testbed/testbed-llama")
@@ -40,7 +40,7 @@ def test_a_faithful_folder_passes_and_a_broken_one_is_refused(tmp_path) -> None:
         if name.endswith(".scales"):  # every 4-bit layer 40× too loud: the model stops speaking
             weights[name] = weights[name] * 40
     save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    seqs = lambda: _prompts(TESTBED, 256, 2, seed=4243)  # noqa: E731
+    seqs = lambda: calibration_prompts(TESTBED, 256, 2, seed=4243)  # noqa: E731
     with pytest.raises(ValueError, match=r"not a faithful copy .* remove the folder"):
         checked(TESTBED, broken, seqs, 64)
     kept = json.loads((broken / RECORD).read_text())
