@@ -32,14 +32,7 @@ def test_a_faithful_folder_passes_and_a_broken_one_is_refused(tmp_path) -> None:
     assert record.ok
     assert record.group == 64
     assert record.tokens > 500
-    broken = tmp_path / "broken"
-    shutil.copytree(good, broken)
-    (broken / RECORD).unlink()
-    weights = load_file(broken / "model.safetensors")
-    for name in list(weights):
-        if name.endswith(".scales"):  # every 4-bit layer 40× too loud: the model stops speaking
-            weights[name] = weights[name] * 40
-    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    broken = _broken_copy(good, tmp_path / "broken")
     seqs = lambda: calibration_prompts(TESTBED, 256, 2, seed=4243)  # noqa: E731
     with pytest.raises(ValueError, match=r"not a faithful copy .* remove the folder"):
         checked(TESTBED, broken, seqs, 64)
@@ -59,23 +52,35 @@ def _fake_quantizer(source: Path, calls: list[bool]):
     return quantize
 
 
-def _failed(folder: Path) -> None:
+def _failed_folder(source: Path, remade_from: Path, root: Path, monkeypatch
+                   ) -> tuple[Path, list[bool]]:
+    """An AWQ folder (a copy of `source`) whose stored check failed on the default grid, and a
+    quantizer that remakes it as a copy of `remade_from`, logging its duo_scaling flags."""
+    import calibration.engine.awq as awq
     from calibration.awq_check import write
 
-    write(folder, AwqCheck(10.0, 1000.0, 12.0, 100, 64))  # made on the default grid, failed
+    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
+    out = root / f"{TESTBED.name}-w4g64"
+    shutil.copytree(source, out)
+    write(out, AwqCheck(10.0, 1000.0, 12.0, 100, 64))
+    calls: list[bool] = []
+    monkeypatch.setattr(awq, "quantize_awq", _fake_quantizer(remade_from, calls))
+    return out, calls
+
+
+def _broken_copy(good: Path, dest: Path) -> Path:
+    """`good` with every 4-bit layer 40× too loud (the model stops speaking), unchecked."""
+    shutil.copytree(good, dest)
+    (dest / RECORD).unlink(missing_ok=True)
+    weights = load_file(dest / "model.safetensors")
+    weights = {k: v * 40 if k.endswith(".scales") else v for k, v in weights.items()}
+    save_file(weights, dest / "model.safetensors", metadata={"format": "pt"})
+    return dest
 
 
 def test_a_folder_that_fails_is_remade_on_the_x_only_grid(tmp_path, monkeypatch) -> None:
-    import calibration.engine.awq as awq
-
     good = awq_folder(TESTBED, "w4g64")
-    root = tmp_path / "awq"
-    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
-    out = root / f"{TESTBED.name}-w4g64"
-    shutil.copytree(good, out)
-    _failed(out)
-    calls: list[bool] = []
-    monkeypatch.setattr(awq, "quantize_awq", _fake_quantizer(good, calls))
+    out, calls = _failed_folder(good, good, tmp_path / "awq", monkeypatch)
     assert awq_folder(TESTBED, "w4g64") == out
     assert calls == [False]  # remade once, without duo scaling
     record = stored(out)
@@ -87,21 +92,8 @@ def test_a_folder_that_fails_is_remade_on_the_x_only_grid(tmp_path, monkeypatch)
 
 
 def test_when_both_grids_fail_the_error_gives_both(tmp_path, monkeypatch) -> None:
-    import calibration.engine.awq as awq
-
-    good = awq_folder(TESTBED, "w4g64")
-    broken = tmp_path / "broken"
-    shutil.copytree(good, broken)
-    weights = load_file(broken / "model.safetensors")
-    weights = {k: v * 40 if k.endswith(".scales") else v for k, v in weights.items()}
-    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
-    root = tmp_path / "awq"
-    monkeypatch.setenv("KVPARETO_AWQ_DIR", str(root))
-    out = root / f"{TESTBED.name}-w4g64"
-    shutil.copytree(broken, out)
-    _failed(out)
-    calls: list[bool] = []
-    monkeypatch.setattr(awq, "quantize_awq", _fake_quantizer(broken, calls))
+    broken = _broken_copy(awq_folder(TESTBED, "w4g64"), tmp_path / "broken")
+    _, calls = _failed_folder(broken, broken, tmp_path / "awq", monkeypatch)
     with pytest.raises(ValueError, match="default scale grid failed too") as e:
         awq_folder(TESTBED, "w4g64")
     assert "1,000.0 vs 10.0" in str(e.value)  # the first failure's figures
