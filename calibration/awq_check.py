@@ -1,12 +1,11 @@
 """Is an AWQ folder a faithful 4-bit copy of its 16-bit model? Perplexity on held-out text.
 
 AutoAWQ's default scale search can return a model that no longer speaks (SmolLM2-135M at group
-64: perplexity 18.8 → 60,187 where plain round-to-nearest gives 22.7; docs/real_models.md);
-`calibration.awq_cache` then remakes it with the paper's x-only grid. Every AWQ folder is
-checked once, on calibration prompts of a seed the search never saw, against its
-16-bit model and against plain round-to-nearest at the same group; the verdict is kept beside the
-weights (`kvpareto_awq.json`) and a folder that failed is refused with the figures, so a sweep
-records a clear error instead of measuring a broken model.
+64, docs/real_models.md); `calibration.awq_cache` then remakes it on the paper's x-only grid.
+Every AWQ folder is checked once, on calibration prompts of a seed the search never saw, against
+its 16-bit model and against plain round-to-nearest at the same group; the verdict is kept beside
+the weights (`kvpareto_awq.json`) and a folder that failed is refused with the figures, so a
+sweep records a clear error instead of measuring a broken model.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 
 RECORD = "kvpareto_awq.json"
 CHECK_SEED = 4243  # the AWQ search calibrates on seed 4242
-MAX_RATIO = 2.0  # AWQ perplexity / 16-bit perplexity; round-to-nearest g64 measured 1.21
+MAX_RATIO = 2.0  # AWQ perplexity / 16-bit perplexity; a sound folder sits near rounding's ~1.2
 
 
 @dataclass(frozen=True)
