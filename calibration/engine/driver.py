@@ -91,7 +91,7 @@ def greedy_decode(
                 break
         if i + 1 < max_new_tokens:
             out = model(input_ids=nxt[:, None], past_key_values=cache, use_cache=True)
-            logits = out.logits[:, -1].float()
+            logits = out.logits[:, -1]  # argmax is the same in the model's dtype
     if not tokens:
         return torch.empty(logits.shape[0], 0, dtype=torch.long, device=logits.device)
     return torch.stack(tokens, dim=1)

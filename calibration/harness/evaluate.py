@@ -2,9 +2,9 @@
 
 Per sample the context is prefilled (chunked as configured) and its cache quantized BEFORE the
 question tokens run; question + answer are then teacher-forced (NLL, KL, top-1 vs the 16-bit
-cache) and the answer generated greedily (exact match). Unchunked configurations without key
-smoothing reuse one 16-bit context prefill per sample: re-quantized, it equals their prefill bit
-for bit (smoothed prefills attend to bf16-rounded k − μ, so they are run for real). The answer
+cache) and the answer generated greedily (exact match). Unchunked configurations reuse one
+16-bit context prefill per sample (one more, of smoothed keys, for those with key smoothing):
+re-quantized, it equals their prefill bit for bit; chunked ones prefill for real. The answer
 passes of up to `ANSWER_ROWS` configurations (and the reference) run as the rows of one batch.
 """
 
@@ -80,14 +80,15 @@ def answer_passes(model: Any, caches: list[QuantizedKVCache], q_ids: Tensor, a_i
     """The answer pass of each cache (question, greedy answer, teacher-forced answer), all the
     caches as rows of one batch: a decode step reads the weights once for every row. Each row
     is scored against `reference` (None: the first row is the reference), which is returned.
-    The caches are consumed (question and answer appended); decoding runs on a copy."""
+    The caches are consumed (question and answer appended); the greedy answer is rewound."""
     rows = len(caches)
     for cache in caches:
         cache.remember_decoded()
     stacked = StackedKVCache(caches)
     logits_q = forward_logits(model, q_ids.expand(rows, -1), stacked)
-    generated = greedy_decode(model, copy.deepcopy(stacked), logits_q[:, -1].float(),
-                              max_new_tokens, eos)
+    before = stacked.mark()
+    generated = greedy_decode(model, stacked, logits_q[:, -1], max_new_tokens, eos)
+    stacked.rewind(before)
     parts = [logits_q]
     if a_ids.shape[1] > 1:
         parts.append(forward_logits(model, a_ids[:, :-1].expand(rows, -1), stacked))
@@ -123,10 +124,11 @@ def sample_ids(tok: Any, sample: Any) -> SampleIds:
         torch.tensor([tok(" " + sample.answer, add_special_tokens=False)["input_ids"]]))
 
 
-def reference_cache(model: Any, ids: SampleIds) -> QuantizedKVCache:
+def reference_cache(model: Any, ids: SampleIds, smooth_keys: bool = False) -> QuantizedKVCache:
     """The sample's context prefilled into a 16-bit cache (one pass): the reference, and the
-    source of every quantized copy."""
-    cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers))
+    source of every quantized copy (with `smooth_keys`, of the smoothed schemes' copies)."""
+    cache = QuantizedKVCache(KVScheme(), int(model.config.num_hidden_layers),
+                             smooth_keys=smooth_keys)
     prefill(model, ids.context, cache, None)
     return cache
 
@@ -144,12 +146,15 @@ def reference_pass(model: Any, ids: SampleIds, max_new_tokens: int, eos: int | N
 
 
 def config_cache(model: Any, ids: SampleIds, reference: QuantizedKVCache, config: Config,
-                 track_error: bool = False) -> QuantizedKVCache:
-    """`config`'s cache of the sample's context: a quantized copy of the 16-bit `reference`
-    where that is bit-identical to a real prefill (unchunked, no key smoothing: smoothed
-    prefills attend to k − μ), else a real prefill."""
-    if config.chunk is None and not config.kv.smooth_keys:
-        return reference.quantized_copy(config.kv, track_error=track_error)
+                 track_error: bool = False, smoothed: QuantizedKVCache | None = None
+                 ) -> QuantizedKVCache:
+    """`config`'s cache of the sample's context: a quantized copy of a 16-bit context cache
+    where that is bit-identical to a real prefill (unchunked; `reference`, or for key smoothing
+    the `smoothed` one, whose prefill attended to k − μ), else a real prefill."""
+    if config.chunk is None:
+        source = smoothed if config.kv.smooth_keys else reference
+        if source is not None:
+            return source.quantized_copy(config.kv, track_error=track_error)
     layers = int(model.config.num_hidden_layers)
     cache = QuantizedKVCache(config.kv, layers, track_error=track_error)
     prefill(model, ids.context, cache, config.chunk)
@@ -202,9 +207,12 @@ def evaluate_many(
         own = [c for c in configs if not (c.kv.is_baseline and c.chunk is None)]
         base: _Pass | None = None
         ref: Reference | None = None
+        smoothed: QuantizedKVCache | None = None  # one smoothed prefill serves every such scheme
         for start in range(0, max(len(own), 1), ANSWER_ROWS):
             group = own[start : start + ANSWER_ROWS]
-            caches = [config_cache(model, ids, base_ctx, c, track_error=True) for c in group]
+            if smoothed is None and any(c.chunk is None and c.kv.smooth_keys for c in group):
+                smoothed = reference_cache(model, ids, smooth_keys=True)
+            caches = [config_cache(model, ids, base_ctx, c, True, smoothed) for c in group]
             for c, cache in zip(group, caches, strict=True):
                 acc[c.id]["bytes"] = cache.nbytes
                 acc[c.id]["errors"] = cache.reconstruction_errors()

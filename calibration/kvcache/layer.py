@@ -31,9 +31,12 @@ class QuantizedKVLayer(CacheLayerMixin):
     is_sliding = False
     is_croppable = False
 
-    def __init__(self, scheme: KVScheme, track_error: bool = False, **kwargs: Any) -> None:
+    def __init__(self, scheme: KVScheme, track_error: bool = False, smooth_keys: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__()
         self.scheme = scheme
+        # a 16-bit cache may smooth too: the context every smoothed unchunked scheme prefills
+        self.smooth_keys = scheme.smooth_keys or smooth_keys
         quant_k, quant_v = scheme.k_bits < 16, scheme.v_bits < 16
         residual = scheme.residual
         self.key_store = SideStore(
@@ -66,7 +69,7 @@ class QuantizedKVLayer(CacheLayerMixin):
         """Append K, V [B, H_kv, T_new, D]; return K, V [B, H_kv, T, D] for attention."""
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
-        if self.scheme.smooth_keys:
+        if self.smooth_keys:
             if self.key_mean is None:
                 self.key_mean = key_states.float().mean(dim=2, keepdim=True).to(torch.float16)
             key_states = (key_states.float() - self.key_mean.float()).to(key_states.dtype)
@@ -75,8 +78,28 @@ class QuantizedKVLayer(CacheLayerMixin):
         values = self.value_store.append(value_states)
         return keys, values
 
+    def fill(self, keys: Tensor, values: Tensor, key_mean: Tensor | None) -> None:
+        """Take an empty layer's first tokens already smoothed by `key_mean` (another cache's
+        context): the state an update with these raw keys would leave, to the bit."""
+        if self.tokens or (key_mean is None) == self.smooth_keys:
+            raise ValueError("fill needs an empty layer and a key mean exactly when it smooths")
+        self.lazy_initialization(keys, values)
+        self.key_mean = key_mean
+        self.tokens = keys.shape[2]
+        self.key_store.append(keys)
+        self.value_store.append(values)
+
     def get_seq_length(self) -> int:
         return self.tokens
+
+    def mark(self) -> tuple[Any, ...]:
+        """A state `rewind` returns to (the smoothing mean is fixed by the first update)."""
+        return self.tokens, self.key_store.mark(), self.value_store.mark()
+
+    def rewind(self, state: tuple[Any, ...]) -> None:
+        self.tokens, keys, values = state
+        self.key_store.rewind(keys)
+        self.value_store.rewind(values)
 
     def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
         return self.tokens + query_length, 0
@@ -99,7 +122,8 @@ class QuantizedKVLayer(CacheLayerMixin):
         return rel(self.key_store), rel(self.value_store)
 
     def reset(self) -> None:
-        self.__init__(self.scheme, self.key_store.track_error)  # type: ignore[misc]
+        self.__init__(self.scheme, self.key_store.track_error,  # type: ignore[misc]
+                      self.smooth_keys)
 
     def offload(self) -> None:
         raise NotImplementedError("QuantizedKVLayer does not support offloading")

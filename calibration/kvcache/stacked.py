@@ -37,7 +37,7 @@ class StackedLayer(CacheLayerMixin):
 
     @staticmethod
     def _slab(stores: list[SideStore]) -> Slab:
-        slab = Slab(torch.cat([store.tokens() for store in stores]))
+        slab = Slab([store.tokens() for store in stores])
         for row, store in enumerate(stores):
             store.share(slab, row)
         return slab
@@ -80,8 +80,8 @@ class StackedLayer(CacheLayerMixin):
 
 
 class StackedKVCache(Cache):
-    """`rows[i]` is batch row i; the rows are shared, not copied (deep-copy the stack to decode
-    without touching them)."""
+    """`rows[i]` is batch row i; the rows are shared, not copied (`mark` before a decode and
+    `rewind` after it to leave them as they were)."""
 
     def __init__(self, rows: list[QuantizedKVCache]) -> None:
         if not rows:
@@ -96,3 +96,13 @@ class StackedKVCache(Cache):
         self.rows = rows
         super().__init__(layers=[StackedLayer([row.layers[i] for row in rows])
                                  for i in range(len(rows[0].layers))])
+
+    def mark(self) -> list[list[Any]]:
+        """Every row's state, per layer: cheaper than a deep copy (nothing is copied)."""
+        return [[part.mark() for part in layer.parts] for layer in self.layers]  # type: ignore[attr-defined]
+
+    def rewind(self, marks: list[list[Any]]) -> None:
+        """Undo every update since `mark` (e.g. a greedy decode before a teacher-forced pass)."""
+        for layer, states in zip(self.layers, marks, strict=True):
+            for part, state in zip(layer.parts, states, strict=True):  # type: ignore[attr-defined]
+                part.rewind(state)

@@ -6,6 +6,8 @@ newest tokens [B, H, T - T_q, D] in the model dtype; `nbytes` sums the storages 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -84,6 +86,27 @@ class SideStore:
         """Every token [B, H, T, D] as attention reads it."""
         assert self.recent is not None
         return self.timeline.settle() if self.timeline is not None else self._full(self.recent)
+
+    def mark(self) -> tuple[Any, ...]:
+        """What `rewind` needs to undo every later append: nothing is copied (appends replace
+        `recent` and add pieces; they never write into a tensor held here)."""
+        timeline = self.timeline
+        return (self.recent, list(self.pieces), list(self.segments), self.error_sq,
+                self.signal_sq, None if timeline is None else (timeline.length,
+                                                               list(timeline.pending)))
+
+    def rewind(self, state: tuple[Any, ...]) -> None:
+        """Back to the state `mark` returned; the timeline's window is written exact again (a
+        later flush decoded its tokens in place)."""
+        self.recent, pieces, segments, self.error_sq, self.signal_sq, timed = state
+        self.pieces, self.segments = list(pieces), list(segments)
+        if timed is None:
+            return
+        assert self.timeline is not None
+        self.timeline.length, pending = timed
+        self.timeline.pending = list(pending)
+        if self.recent is not None:
+            self.timeline.rewrite(self.quantized_tokens, self.recent)
 
     def share(self, slab: Slab, row: int) -> None:
         """Keep the timeline as row `row` of `slab`, which already holds `tokens()`."""

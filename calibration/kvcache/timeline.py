@@ -18,11 +18,20 @@ from torch import Tensor
 class Slab:
     """One buffer [rows, H, capacity, D] for the timelines of a batch's rows (equal lengths)."""
 
-    def __init__(self, tokens: Tensor) -> None:
-        self.length = tokens.shape[2]
-        self.buffer = torch.empty(*tokens.shape[:2], max(2 * self.length, 64), tokens.shape[3],
-                                  dtype=tokens.dtype, device=tokens.device)
-        self.buffer[:, :, : self.length] = tokens
+    def __init__(self, tokens: Tensor | list[Tensor]) -> None:
+        """`tokens` [rows, H, T, D], or a list of [1, H, T, D] rows written straight in."""
+        rows = tokens if isinstance(tokens, list) else [tokens]
+        first = rows[0]
+        self.length = first.shape[2]
+        # room for an answer pass (question, greedy answer) without regrowing; fresh pages cost
+        # more than the copy on this machine, so not the 2× a doubling buffer would take
+        capacity = self.length + max(256, self.length // 4)
+        self.buffer = torch.empty(sum(r.shape[0] for r in rows), first.shape[1], capacity,
+                                  first.shape[3], dtype=first.dtype, device=first.device)
+        at = 0
+        for r in rows:
+            self.buffer[at : at + r.shape[0], :, : self.length] = r
+            at += r.shape[0]
 
     def reserve(self, end: int) -> None:
         if end > self.buffer.shape[2]:
@@ -58,6 +67,10 @@ class Timeline:
         self.slab.buffer[self.rows, :, self.length : end] = x
         self.length = end
         return self.slab.buffer[self.rows, :, :end]
+
+    def rewrite(self, start: int, values: Tensor) -> None:
+        """Write `values` [B, H, T, D] over tokens `start`… (a rewind's exact window)."""
+        self.slab.buffer[self.rows, :, start : start + values.shape[2]] = values
 
     def decode_later(self, start: int, values: Tensor) -> None:
         """Tokens from `start` were flushed: their decoded `values` replace them before the next

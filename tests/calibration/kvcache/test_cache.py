@@ -153,8 +153,7 @@ def test_smoothing_leaves_attention_unchanged() -> None:
 def test_quantized_copy_equals_unchunked_quantized_prefill(scheme: KVScheme) -> None:
     """The harness's reuse: re-quantizing a 16-bit context cache is bit-identical to prefilling
     unchunked under the scheme (a prefill chunk attends to itself exactly, then flushes).
-    Not with key smoothing: the prefill itself attends to bf16-rounded k − μ, so layer 2's
-    inputs differ in the last bits; the harness prefills smoothed schemes for real."""
+    Schemes with key smoothing copy a smoothed 16-bit prefill instead (next test)."""
     model = tiny_model("qwen2")
     ids = torch.randint(0, 512, (1, 150), generator=torch.Generator().manual_seed(9))
     base = QuantizedKVCache.for_model(KVScheme(), model)
@@ -167,3 +166,35 @@ def test_quantized_copy_equals_unchunked_quantized_prefill(scheme: KVScheme) -> 
     a = model(input_ids=nxt, past_key_values=copy).logits
     b = model(input_ids=nxt, past_key_values=direct).logits
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize(
+    "scheme",
+    [KVScheme(4, 2, "token", None, True, 0), KVScheme(2, 4, "channel", None, True, 32),
+     KVScheme(8, 8, "tensor", None, True, 0), KVScheme(2, 2, "block", 32, True, 128)],
+    ids=lambda s: s.id,
+)
+def test_smoothed_copy_equals_unchunked_smoothed_prefill(scheme: KVScheme,
+                                                        dtype: torch.dtype) -> None:
+    """Every smoothed scheme's unchunked prefill attends to the same bf16-rounded k − μ (nothing
+    is flushed before attention reads it), so one smoothed 16-bit prefill, re-quantized, holds
+    what each of them holds and answers the same logits, to the bit."""
+    model = tiny_model("llama").to(dtype)
+    ids = torch.randint(0, 512, (1, 150), generator=torch.Generator().manual_seed(11))
+    smoothed = QuantizedKVCache.for_model(KVScheme(), model, smooth_keys=True)
+    prefill(model, ids, smoothed, None)
+    direct = QuantizedKVCache.for_model(scheme, model, track_error=True)
+    prefill(model, ids, direct, None)
+    copy = smoothed.quantized_copy(scheme, track_error=True)
+    assert copy.nbytes == direct.nbytes
+    assert copy.reconstruction_errors() == direct.reconstruction_errors()
+    nxt = torch.tensor([[7, 8, 9]])
+    assert torch.equal(model(input_ids=nxt, past_key_values=copy).logits,
+                       model(input_ids=nxt, past_key_values=direct).logits)
+    plain = QuantizedKVCache.for_model(KVScheme(), model)
+    prefill(model, ids, plain, None)
+    with pytest.raises(ValueError, match="smooths keys but this 16-bit cache does not"):
+        plain.quantized_copy(scheme)
+    with pytest.raises(ValueError, match="does not smooth keys but this 16-bit cache does"):
+        smoothed.quantized_copy(KVScheme(4, 2, "token"))

@@ -69,6 +69,32 @@ def test_stacked_update_splits_rows() -> None:
     assert stacked.get_seq_length() == rows[0].get_seq_length() == sum(STEPS)
 
 
+def _stack_after_context() -> StackedKVCache:
+    rows = [QuantizedKVCache(s, 1).remember_decoded() for s in SCHEMES]
+    for r, cache in enumerate(rows):
+        cache.update(*_kv(STEPS[0], r), 0)
+    stacked = StackedKVCache(rows)
+    stacked.update(*(t.repeat(len(SCHEMES), 1, 1, 1) for t in _kv(29, 3)), 0)  # a question
+    return stacked
+
+
+def test_rewind_undoes_a_decode_to_the_bit() -> None:
+    """A greedy decode on the rows, rewound, leaves them as a deep copy would have: the next
+    (teacher-forced) update returns the same K, V and the rows hold the same bytes."""
+    stacked, kept = _stack_after_context(), _stack_after_context()
+    before = stacked.mark()
+    for step in range(40):  # decode steps: every scheme flushes, r32 and channel ones too
+        stacked.update(*(t.repeat(len(SCHEMES), 1, 1, 1) for t in _kv(1, 50 + step)), 0)
+    assert stacked.get_seq_length() == STEPS[0] + 29 + 40
+    stacked.rewind(before)
+    assert stacked.get_seq_length() == kept.get_seq_length() == STEPS[0] + 29
+    answer = [t.repeat(len(SCHEMES), 1, 1, 1) for t in _kv(35, 9)]
+    for got, want in zip(stacked.update(*answer, 0), kept.update(*answer, 0), strict=True):
+        assert torch.equal(got, want)
+    for a, b in zip(stacked.rows, kept.rows, strict=True):
+        assert a.nbytes == b.nbytes
+
+
 def test_stacked_refusals() -> None:
     with pytest.raises(ValueError, match="at least one row"):
         StackedKVCache([])
