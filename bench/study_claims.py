@@ -8,16 +8,19 @@ calibration used), so each comparison is paired: the difference in exact match (
 ratio of mean KL vs the 16-bit cache, each with a 95 % paired-bootstrap interval over prompts.
 A verdict says whether the measured difference has the claimed sign (its interval excludes
 zero), contradicts it, or cannot tell at this n. The study's main runs used 256-token prefill
-chunks, so every arm does unless the claim is about chunks. AWQ arms are not measured here: each
-4-bit setting of a real model needs an AutoAWQ run first (docs/real_models.md).
+chunks, so every arm does unless the claim is about chunks. A "same" claim whose exact match
+cannot tell is flagged when its KL ratio excludes 1. AWQ arms are not measured here
+(`bench.awq_additivity` does). `--save-json` keeps every per-prompt value; `--from-json`
+renders them again without inference.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,7 +112,10 @@ def verdict(claim: Claim, diff: tuple[float, float, float], ratio: tuple[float, 
     if claim.kind == "same":
         if lo > 0 or hi < 0:
             return "does not hold (exact match differs)"
-        return f"no difference beyond ±{max(abs(lo), abs(hi)):.0f} points at this n"
+        same_em = f"no exact-match difference beyond ±{max(abs(lo), abs(hi)):.0f} points at this n"
+        if r_lo > 1 or r_hi < 1:  # the answers hold, the distributions do not
+            return f"{same_em}, but KL differs (A / B ×{ratio[0]:.2f})"
+        return same_em
     if lo > 0:
         return "holds (exact match)"
     if hi < 0:
@@ -119,6 +125,29 @@ def verdict(claim: Claim, diff: tuple[float, float, float], ratio: tuple[float, 
     if r_lo > 1:
         return "reversed on KL (exact match cannot tell)"
     return "cannot tell at this n"
+
+
+def save(path: Path, args: argparse.Namespace, results: dict[str, EvalResult], wall: float
+         ) -> None:
+    """Every configuration's per-prompt values and the command's settings, as JSON: a verdict
+    can be re-rendered (`--from-json`) without running inference again."""
+    settings = {k: getattr(args, k) for k in ("model", "context", "n", "seed", "task", "threads")}
+    path.write_text(json.dumps({"settings": settings, "wall_seconds": wall,
+                                "results": [asdict(r) for r in results.values()]}, indent=1))
+
+
+def load(path: Path) -> tuple[argparse.Namespace, dict[str, EvalResult], float]:
+    """What `save` wrote: the settings, the results by configuration, the wall time."""
+    from calibration.harness import EvalResult
+
+    try:
+        raw = json.loads(path.read_text())
+        results = {r["config_id"]: EvalResult(**{k: tuple(v) if isinstance(v, list) else v
+                                                 for k, v in r.items()})
+                   for r in raw["results"]}
+        return argparse.Namespace(**raw["settings"]), results, float(raw["wall_seconds"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a study_claims JSON (from --save-json): {e}") from e
 
 
 def render(args: argparse.Namespace, results: dict[str, EvalResult], wall: float) -> str:
@@ -159,14 +188,32 @@ def render(args: argparse.Namespace, results: dict[str, EvalResult], wall: float
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, help="a 16-bit model folder")
+    p.add_argument("--model", help="a 16-bit model folder (not with --from-json)")
     p.add_argument("--context", type=int, default=2048)
     p.add_argument("--n", type=int, default=32)
     p.add_argument("--seed", type=int, default=4321, help="prompt seed (none the fit used)")
     p.add_argument("--task", default="kv_uuid", help="a task spec, e.g. kv_uuid:n_pairs=10")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, help="also write the table here (Markdown)")
+    p.add_argument("--save-json", type=Path, help="write every per-prompt value here")
+    p.add_argument("--from-json", type=Path,
+                   help="render a --save-json file again instead of running inference")
     args = p.parse_args(argv)
+    if args.from_json:
+        try:
+            saved, results, wall = load(args.from_json)
+        except ValueError as e:
+            p.error(f"--from-json: {e}")
+        missing = [c for c in configurations() if c not in results]
+        if missing:
+            p.error(f"--from-json: {args.from_json} lacks {', '.join(missing)}")
+        text = render(saved, results, wall)
+        print(text)
+        if args.out:
+            args.out.write_text(text)
+        return
+    if not args.model:
+        p.error("--model is required (unless --from-json renders a saved run)")
     import torch
 
     from calibration.harness import evaluate_many
@@ -183,8 +230,11 @@ def main(argv: list[str] | None = None) -> None:
           file=sys.stderr, flush=True)
     res = evaluate_many(args.model, configs, task, args.context, args.n, args.seed,
                         max_new_tokens=int(getattr(task, "max_new_tokens", 12)))
-    text = render(args, {r.config_id: r for r in res}, time.time() - t0)
+    results, wall = {r.config_id: r for r in res}, time.time() - t0
+    text = render(args, results, wall)
     print(text)
+    if args.save_json:
+        save(args.save_json, args, results, wall)
     if args.out:
         args.out.write_text(text)
 
