@@ -11,7 +11,8 @@ answer, teacher-forced answer) run as the rows of one batch, the 16-bit referenc
 (`calibration.harness.evaluate.ANSWER_ROWS` configurations a batch). The floor is the sum of the
 parts each timed alone (every prompt's reference prefill, every configuration's cache, the
 batched answer passes); the sweep is `calibration.harness.evaluate_many` over the same
-configurations and prompts, model load included. Threads: torch's (`--threads`, default 2).
+configurations and prompts, model load included (chunked prefills one at a time unless
+`PREFILL_ROWS` is raised: `bench.prefill_rows`). Threads: torch's (`--threads`, default 2).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def model_device(model: Any) -> torch.device:
 
 
 @torch.inference_mode()
-def prefill(model: Any, input_ids: Tensor, cache: QuantizedKVCache, chunk: int | None) -> Tensor:
+def prefill(model: Any, input_ids: Tensor, cache: Cache, chunk: int | None) -> Tensor:
     """Feed input_ids [B, L] in chunks of `chunk` tokens (None: one pass) into `cache`.
 
     Returns the next-token logits [B, V] of the last position (float32).

@@ -4,8 +4,9 @@ Per sample the context is prefilled (chunked as configured) and its cache quanti
 question tokens run; question + answer are then teacher-forced (NLL, KL, top-1 vs the 16-bit
 cache) and the answer generated greedily (exact match). Unchunked configurations reuse one
 16-bit context prefill per sample (one more, of smoothed keys, for those with key smoothing):
-re-quantized, it equals their prefill bit for bit; chunked ones prefill for real. The answer
-passes of up to `ANSWER_ROWS` configurations (and the reference) run as the rows of one batch.
+re-quantized, it equals their prefill bit for bit; chunked ones prefill for real (`PREFILL_ROWS`
+of one chunk size as the rows of one batch, one by default). The answer passes of up to
+`ANSWER_ROWS` configurations (and the reference) run as the rows of one batch.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from calibration.engine.driver import forward_logits, greedy_decode, prefill
 from calibration.engine.gqa_attention import use_gqa_sdpa
 from calibration.engine.loading import load_model
 from calibration.harness.stats import Reference, outlier_ratio, wilson_interval
-from calibration.kvcache import QuantizedKVCache, StackedKVCache
+from calibration.kvcache import QuantizedKVCache, RowsKVCache, StackedKVCache
 from calibration.tasks import Task, parse_task
 from models.space import Config, KVScheme
 
@@ -57,6 +58,10 @@ class EvalResult:
 # Configurations whose answer passes share one batch (the first batch of a sample also holds the
 # 16-bit reference row): see docs/real_models.md for the measured speed-up.
 ANSWER_ROWS = 16
+# Configurations of one chunk size whose prefills may share one batch. 1 (off): batched rows
+# round differently in bf16, which moved degraded configurations' KL by up to ~10-30 % on
+# SmolLM2 (bench.prefill_rows, docs/real_models.md), so a run would depend on its group-mates.
+PREFILL_ROWS = 1
 
 
 @dataclass
@@ -161,6 +166,42 @@ def config_cache(model: Any, ids: SampleIds, reference: QuantizedKVCache, config
     return cache
 
 
+def chunked_caches(model: Any, ids: SampleIds, configs: list[Config],
+                   track_error: bool = False) -> list[QuantizedKVCache]:
+    """The caches of configurations that share one prefill chunk size, prefilled as the rows of
+    one batch (`RowsKVCache`: the weights are read once a chunk for all of them)."""
+    chunks = {c.chunk for c in configs}
+    if len(chunks) != 1 or None in chunks:
+        raise ValueError(f"configurations prefilled together need one chunk size; got {chunks}")
+    layers = int(model.config.num_hidden_layers)
+    rows = [QuantizedKVCache(c.kv, layers, track_error=track_error) for c in configs]
+    prefill(model, ids.context.expand(len(rows), -1), RowsKVCache(rows), configs[0].chunk)
+    return rows
+
+
+def group_caches(model: Any, ids: SampleIds, reference: QuantizedKVCache, configs: list[Config],
+                 smoothed: QuantizedKVCache | None = None) -> list[QuantizedKVCache]:
+    """Every configuration's cache of the sample's context (errors tracked), in order: unchunked
+    ones copied (`config_cache`), chunked ones prefilled `PREFILL_ROWS` at a time per chunk
+    size."""
+    made: dict[str, QuantizedKVCache] = {}
+    chunked: dict[int, list[Config]] = {}
+    for c in configs:
+        if c.chunk is None:
+            made[c.id] = config_cache(model, ids, reference, c, True, smoothed)
+        else:
+            chunked.setdefault(c.chunk, []).append(c)
+    for same in chunked.values():
+        for start in range(0, len(same), PREFILL_ROWS):
+            part = same[start : start + PREFILL_ROWS]
+            if len(part) == 1:  # a plain prefill, as `config_cache` makes it
+                made[part[0].id] = config_cache(model, ids, reference, part[0], True)
+                continue
+            made.update(zip((c.id for c in part), chunked_caches(model, ids, part, True),
+                            strict=True))
+    return [made[c.id] for c in configs]
+
+
 def _check_weights(model_dir: Path, configs: list[Config]) -> None:
     quant = json.loads((model_dir / "config.json").read_text()).get("quantization_config") or {}
     folder = (4, int(quant["group_size"])) if quant else (16, None)
@@ -212,7 +253,7 @@ def evaluate_many(
             group = own[start : start + ANSWER_ROWS]
             if smoothed is None and any(c.chunk is None and c.kv.smooth_keys for c in group):
                 smoothed = reference_cache(model, ids, smooth_keys=True)
-            caches = [config_cache(model, ids, base_ctx, c, True, smoothed) for c in group]
+            caches = group_caches(model, ids, base_ctx, group, smoothed)
             for c, cache in zip(group, caches, strict=True):
                 acc[c.id]["bytes"] = cache.nbytes
                 acc[c.id]["errors"] = cache.reconstruction_errors()

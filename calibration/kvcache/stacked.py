@@ -11,26 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
-from transformers.cache_utils import Cache, CacheLayerMixin
 
 from calibration.kvcache.cache import QuantizedKVCache
+from calibration.kvcache.rows import RowsKVCache, RowsLayer
 from calibration.kvcache.store import SideStore
 from calibration.kvcache.timeline import Slab
 
 
-class StackedLayer(CacheLayerMixin):
-    """One decoder layer of every row: splits the batch, updates each row's layer, stacks."""
-
-    is_compileable = False
-    is_sliding = False
-    is_croppable = False
+class StackedLayer(RowsLayer):
+    """One decoder layer of every row: splits the batch, updates each row's layer, and returns
+    a view of the rows' shared slabs (no stacking copy)."""
 
     def __init__(self, parts: list[Any]) -> None:
-        super().__init__()
-        self.parts = parts
-        self.is_initialized = True
+        super().__init__(parts)
         # each side's rows move into one slab: the batch's K, V are then a view of it
         self.slabs = tuple(self._slab([getattr(p, side) for p in parts])
                            for side in ("key_store", "value_store"))
@@ -42,9 +36,6 @@ class StackedLayer(CacheLayerMixin):
             store.share(slab, row)
         return slab
 
-    def lazy_initialization(self, key_states: Tensor, value_states: Tensor) -> None:
-        return None
-
     def update(self, key_states: Tensor, value_states: Tensor,
                cache_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Tensor, Tensor]:
         if key_states.shape[0] != len(self.parts):
@@ -54,48 +45,16 @@ class StackedLayer(CacheLayerMixin):
         length = self.parts[0].get_seq_length()
         return self.slabs[0].view(length), self.slabs[1].view(length)
 
-    def get_seq_length(self) -> int:
-        return self.parts[0].get_seq_length()
 
-    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-        return self.parts[0].get_mask_sizes(query_length)
-
-    def get_max_length(self) -> int:
-        return -1
-
-    def reset(self) -> None:
-        raise NotImplementedError("a StackedLayer cannot be reset (its rows are other caches)")
-
-    def offload(self) -> None:
-        raise NotImplementedError("StackedLayer does not support offloading")
-
-    def prefetch(self) -> None:
-        raise NotImplementedError("StackedLayer does not support offloading")
-
-    def reorder_cache(self, beam_idx: torch.LongTensor) -> None:
-        raise NotImplementedError("StackedLayer does not support beam search")
-
-    def crop(self, tokens_to_remove: int) -> None:
-        raise NotImplementedError("StackedLayer cannot be cropped (its codes are final)")
-
-
-class StackedKVCache(Cache):
+class StackedKVCache(RowsKVCache):
     """`rows[i]` is batch row i; the rows are shared, not copied (`mark` before a decode and
     `rewind` after it to leave them as they were)."""
 
-    def __init__(self, rows: list[QuantizedKVCache]) -> None:
-        if not rows:
-            raise ValueError("a StackedKVCache needs at least one row")
-        lengths = {row.get_seq_length() for row in rows}
-        depths = {len(row.layers) for row in rows}
-        if len(lengths) > 1 or len(depths) > 1:
-            raise ValueError(f"rows must hold the same tokens and layers; got tokens "
-                             f"{sorted(lengths)}, layers {sorted(depths)}")
-        if 0 in lengths:
+    layer_type = StackedLayer
+
+    def check(self, rows: list[QuantizedKVCache]) -> None:
+        if rows[0].get_seq_length() == 0:
             raise ValueError("rows must hold at least one token (a prefilled context)")
-        self.rows = rows
-        super().__init__(layers=[StackedLayer([row.layers[i] for row in rows])
-                                 for i in range(len(rows[0].layers))])
 
     def mark(self) -> list[list[Any]]:
         """Every row's state, per layer: cheaper than a deep copy (nothing is copied)."""

@@ -17,7 +17,7 @@ from calibration.testbed.tokenizer import build_tokenizer
 from models.space import parse_config
 
 CONFIGS = ["w16-k16v16-cfull", "w16-k8v8-token-r0-cfull", "w16-k2v2-tensor-r0-cfull",
-           "w16-k4v2-channel-ks-r32-c64"]
+           "w16-k4v2-channel-ks-r32-c64", "w16-k4v4-token-ks-r0-cfull", "w16-k2v4-block32-r0-c64"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def results(folder: Path) -> dict[str, EvalResult]:
-    out = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
+    """Every configuration as the rows of one batch: answer passes, and the c64 prefills."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys.modules["calibration.harness.evaluate"], "PREFILL_ROWS", 8)
+        out = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
     return {r.config_id: r for r in out}
 
 
@@ -64,6 +67,14 @@ def test_per_layer_fields(results: dict[str, EvalResult]) -> None:
 def test_evaluate_single_matches_many(folder: Path, results: dict[str, EvalResult]) -> None:
     one = evaluate(folder, parse_config("w16-k8v8-token-r0-cfull"), "passkey", 300, 3, seed=0)
     assert one == results["w16-k8v8-token-r0-cfull"]
+
+
+def test_chunked_caches_need_one_chunk_size() -> None:
+    from calibration.harness.evaluate import chunked_caches
+
+    for mixed in (["w16-k8v8-token-r0-c64", "w16-k8v8-token-r0-c128"], ["w16-k8v8-token-r0-cfull"]):
+        with pytest.raises(ValueError, match="need one chunk size"):
+            chunked_caches(None, None, [parse_config(c) for c in mixed])  # type: ignore[arg-type]
 
 
 def test_refusals(folder: Path) -> None:
@@ -99,10 +110,13 @@ def test_weights_kl_is_zero_against_itself_and_grows_with_the_weights_change(
 def test_batched_answer_passes_match_one_at_a_time(
     folder: Path, results: dict[str, EvalResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rows of one batch answer as each configuration does alone (float32 tiny model: the
-    same predictions and errors; KL and NLL to rounding)."""
+    """The rows of one batch (answer passes, and the two c64 prefills) answer as each
+    configuration does alone (float32 tiny model: the same predictions and errors; KL and NLL
+    to rounding)."""
     # the module, not the function the package exports under the same name
-    monkeypatch.setattr(sys.modules["calibration.harness.evaluate"], "ANSWER_ROWS", 1)
+    module = sys.modules["calibration.harness.evaluate"]
+    monkeypatch.setattr(module, "ANSWER_ROWS", 1)
+    monkeypatch.setattr(module, "PREFILL_ROWS", 1)
     alone = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
     for one in alone:
         batched = results[one.config_id]
