@@ -42,12 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     from calibration.tasks import parse_task
 
     torch.set_num_threads(a.threads)
+    contexts = importlib.import_module("calibration.harness.contexts")
     evaluation = importlib.import_module("calibration.harness.evaluate")
     task = parse_task(a.task)
     configs = [parse_config(c) for c in a.configs.split(",")]
     runs = {}
     for rows in (1, a.rows):
-        evaluation.PREFILL_ROWS = rows
+        contexts.PREFILL_ROWS = rows
         t0 = time.perf_counter()
         res = evaluation.evaluate_many(a.model, configs, task, a.context, a.n, a.seed,
                                        max_new_tokens=int(getattr(task, "max_new_tokens", 12)))

@@ -33,7 +33,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def results(folder: Path) -> dict[str, EvalResult]:
     """Every configuration as the rows of one batch: answer passes, and the c64 prefills."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys.modules["calibration.harness.evaluate"], "PREFILL_ROWS", 8)
+        patch.setattr(sys.modules["calibration.harness.contexts"], "PREFILL_ROWS", 8)
         out = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
     return {r.config_id: r for r in out}
 
@@ -70,7 +70,7 @@ def test_evaluate_single_matches_many(folder: Path, results: dict[str, EvalResul
 
 
 def test_chunked_caches_need_one_chunk_size() -> None:
-    from calibration.harness.evaluate import chunked_caches
+    from calibration.harness.contexts import chunked_caches
 
     for mixed in (["w16-k8v8-token-r0-c64", "w16-k8v8-token-r0-c128"], ["w16-k8v8-token-r0-cfull"]):
         with pytest.raises(ValueError, match="need one chunk size"):
@@ -116,7 +116,7 @@ def test_batched_answer_passes_match_one_at_a_time(
     # the module, not the function the package exports under the same name
     module = sys.modules["calibration.harness.evaluate"]
     monkeypatch.setattr(module, "ANSWER_ROWS", 1)
-    monkeypatch.setattr(module, "PREFILL_ROWS", 1)
+    monkeypatch.setattr(sys.modules["calibration.harness.contexts"], "PREFILL_ROWS", 1)
     alone = evaluate_many(folder, [parse_config(c) for c in CONFIGS], "passkey", 300, 3, seed=0)
     for one in alone:
         batched = results[one.config_id]
