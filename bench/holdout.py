@@ -1,7 +1,7 @@
 """The held-out check of a shipped artifact, on the machine that runs it: configurations no stored
 run used, drawn from the served grid with the bench's own seed, measured on prompts no fit saw at
-the longest calibrated length, 2× and 4× (memory re-probed here, never read from stored peaks).
-`python -m bench.holdout --help`.
+the longest calibrated length, 2× and 4× (or `--contexts`; memory re-probed here, never read
+from stored peaks). `python -m bench.holdout --help`.
 
 Memory: the artifact's prediction and its upper bound against peaks probed on this machine, then
 the same after a refit on this machine's runtime (every configuration × context of the
@@ -44,10 +44,13 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def draw(art: Artifact, camp: Campaign, count: int, seed: int) -> list[Config]:
-    """`count` served configurations (every weight setting) that no stored run of the model used."""
+def draw(art: Artifact, camp: Campaign, count: int, seed: int,
+         unchunked: bool = False) -> list[Config]:
+    """`count` served configurations (every weight setting in the artifact's scope) that no
+    stored run of the model used; chunked prefills only unless `unchunked`."""
     seen = {k.config for k, _ in camp.store.runs(camp.name, None, camp.device)}
-    grid = [c for c in predictable(camp.spec(), art) if c.id not in seen and c.chunk is not None]
+    grid = [c for c in predictable(camp.spec(), art)
+            if c.id not in seen and (unchunked or c.chunk is not None)]
     rng = random.Random(seed)
     by_weights: dict[str, list[Config]] = {}
     for c in grid:
@@ -183,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=5, help="draws the held-out configurations")
     p.add_argument("--n", type=int, default=64, help="prompts per run (as calibrated)")
     p.add_argument("--executor", default="local", help="local | ray")
+    p.add_argument("--unchunked", action="store_true", help="draw whole-prompt prefills too "
+                   "(default: chunked only, as the testbed figures were drawn)")
+    p.add_argument("--contexts", default="", help="lengths to measure, e.g. 1024,2048 (default: "
+                   "the longest calibrated length, 2× and 4× it)")
     a = p.parse_args(argv)
     model_dir = Path(a.model)
     executor = make_executor(a.executor, None)
@@ -191,8 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     store = Store(a.holdout_db or f"runs/holdout-{camp.name}.db")
     store.model_id(camp.name, str(model_dir))
     longest = max(art.calibrated_contexts)
-    contexts = [longest, 2 * longest, 4 * longest]
-    held = draw(art, camp, a.configs, a.seed)
+    contexts = ([int(x) for x in a.contexts.split(",") if x.strip()] if a.contexts.strip()
+                else [longest, 2 * longest, 4 * longest])
+    held = draw(art, camp, a.configs, a.seed, a.unchunked)
     say(f"{camp.name}: {len(held)} held-out configurations (seed {a.seed}), prompts seed "
         f"{HOLDOUT_SEED}, n = {a.n}, at {contexts} (calibrated ≤ {longest})")
     try:

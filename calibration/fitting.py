@@ -211,4 +211,6 @@ def build_artifact(store: Store, model: str, model_dir: Path, device: str = "cpu
         memory_profiles=profile_fits(spec, memory_stores or [], model, device,
                                      max_memory_context),
         kv_error=kv_error, accuracy=accuracy, calibrated_contexts=contexts, tasks=tasks,
+        weight_bits=sorted({parse_config(k.config).weights.bits for k, _ in runs
+                            if k.n >= MIN_N}) if accuracy else None,
     )

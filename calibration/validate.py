@@ -16,7 +16,7 @@ from calibration.executors import Executor
 from calibration.store import RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from calibration.weights_kl import WeightsProbe, stored_weights_kl
-from models.accuracy import design, metric_fit, predict
+from models.accuracy import design, metric_fit, predict, scope_rows
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
 from models.memory import compatible, grid_arrays, ledger_grid
@@ -29,9 +29,7 @@ HELD_OUT_SEED = VALIDATION_SEED  # validation prompts never seen by the calibrat
 def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | None = None
                 ) -> list[Config]:
     configs = compatible(spec, list(configs or full_grid()))
-    table = artifact.kv_error
-    return [c for c in configs
-            if all(k in table for k in c.kv.side_keys())]
+    return [configs[i] for i in scope_rows(artifact, configs)]
 
 
 def predicted_frontier(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from models.accuracy import Design, design, predict
+from models.accuracy import Design, design, predict, scope_rows
 from models.artifact import Artifact, ArtifactError, MemoryFit, load_artifact
 from models.memory import (
     DEFAULT_RUNTIME,
@@ -40,7 +40,7 @@ class Calibration:
     artifact: Artifact
     path: Path
     coefficients: MemoryCoefficients | None
-    predictable: NDArray[np.int64]  # grid rows whose K/V errors the artifact measured
+    predictable: NDArray[np.int64]  # grid rows in the artifact's scope (models.accuracy.scope)
     design: Design | None  # over the predictable rows, in that order
 
     @cached_property
@@ -170,10 +170,7 @@ def _check_foreign(
 def calibrate(grid: ModelGrid, artifact: Artifact, path: Path) -> Calibration:
     """Check an artifact against the model's grid and precompute its design matrix inputs."""
     errors = artifact.kv_error
-    rows = [
-        i for i, c in enumerate(grid.configs)
-        if all(k in errors for k in c.kv.side_keys())
-    ]
+    rows = scope_rows(artifact, grid.configs)
     predictable = np.asarray(rows, dtype=np.int64)
     des = design([grid.configs[i] for i in rows], errors) if artifact.accuracy else None
     if des is not None:

@@ -25,6 +25,8 @@ from calibration.cli.inputs import (
     pool_of,
 )
 
+MODES = ("active", "exhaustive", "anchors")
+
 
 def progress_bar() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -38,7 +40,9 @@ def calibrate(
         help="tasks, e.g. kv_retrieval,passkey; a harder variant takes integer settings, "
              "e.g. kv_uuid:n_pairs=20,needle_prose")] = "kv_retrieval",
     budget_runs: Annotated[int, typer.Option(help="most runs to make (active mode)")] = 200,
-    mode: Annotated[str, typer.Option(help="active | exhaustive")] = "active",
+    mode: Annotated[str, typer.Option(
+        help="active | exhaustive | anchors (only the 16-bit anchors, anchor seeds and memory "
+             "contexts of the runs stored so far: how a stopped sweep is finished)")] = "active",
     device: Annotated[str, typer.Option(help="cpu | cuda")] = "cpu",
     executor: EXECUTOR = "local",
     address: ADDRESS = None,
@@ -68,8 +72,8 @@ def calibrate(
         raise ValueError(f"--tasks is empty; allowed: {', '.join(sorted(TASKS))}")
     for name in task_list:
         parse_task(name)  # an unknown name or setting is refused here, naming the allowed ones
-    if mode not in ("active", "exhaustive"):
-        raise ValueError(f"--mode must be active or exhaustive; got {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"--mode must be one of {', '.join(MODES)}; got {mode!r}")
     if budget_runs <= 0 or n <= 0:
         raise ValueError("--budget-runs and --n must be positive")
     cores = os.cpu_count() or 1
@@ -113,7 +117,12 @@ def calibrate(
                         anchor_seeds=spread, configs=configs)
         try:
             camp.kv_error()
-            camp.exhaustive() if mode == "exhaustive" else camp.active(budget_runs)
+            if mode == "exhaustive":
+                camp.exhaustive()
+            elif mode == "anchors":
+                camp.anchors()
+            else:
+                camp.active(budget_runs)
         finally:
             ex.close()
         if n > 0:  # AWQ's own KL, which the runs' KL (vs their own weights) leaves out

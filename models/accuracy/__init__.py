@@ -21,10 +21,11 @@ from models.accuracy.links import (
     logit_accuracy,
 )
 from models.accuracy.prediction import Prediction, metric_fit, predict
+from models.accuracy.scope import in_scope, scope_rows
 
 __all__ = [
     "DROP_BINS", "ERROR_FLOOR", "FORMS", "FREE_FEATURES", "KINDS", "KNOTS", "LOSS_BINS",
     "MIN_BIN_RUNS", "WIDENINGS", "Design", "Form", "MetricModel", "Prediction", "Target",
-    "accuracy_of_logit", "baseline_at", "design", "error_scale", "features", "log_loss",
-    "logit_accuracy", "metric_fit", "predict",
+    "accuracy_of_logit", "baseline_at", "design", "error_scale", "features", "in_scope",
+    "log_loss", "logit_accuracy", "metric_fit", "predict", "scope_rows",
 ]

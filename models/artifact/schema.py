@@ -171,6 +171,10 @@ class Artifact(StrictRecord):
     accuracy: dict[str, dict[str, MetricFit]] = Field(default_factory=dict)
     calibrated_contexts: list[Context] = Field(default_factory=list)
     tasks: list[str] = Field(default_factory=list)
+    # Bits of the weights the accuracy runs used: configurations with other weights get no
+    # predicted accuracy (a fit that never saw 4-bit weights cannot say what they do). None
+    # (older artifacts): every setting.
+    weight_bits: list[Literal[4, 16]] | None = None
 
     @model_validator(mode="after")
     def _tables(self) -> Artifact:

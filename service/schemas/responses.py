@@ -154,7 +154,8 @@ class FrontierResponse(Answer):
     budget_gib: float | None
     evaluated: int = Field(description="configurations evaluated after the filters")
     fitting: int = Field(description="of those, within the budget")
-    unpredictable: int = Field(description="fitting, but the artifact lacks their K/V errors")
+    unpredictable: int = Field(description="fitting, but outside the artifact's scope: K/V "
+                               "errors it never measured, or weights its runs never used")
     dominated: int | None = Field(description="fitting and predictable but not Pareto-optimal")
     truncated: int = Field(description="memory-only listings beyond `limit`")
     frontier: list[ConfigPoint] = Field(description="by memory ascending")

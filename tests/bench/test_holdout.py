@@ -22,3 +22,14 @@ def test_held_out_configurations_are_unseen_and_span_the_weight_settings():
     assert not seen & {c.id for c in held}
     assert {c.weights.id for c in held} == {"w16", "w4", "w4g64", "w4g32"}
     assert draw(art, camp, 8, seed=5) == held  # the bench's own seed decides
+
+
+def test_a_w16_only_artifact_draws_only_16_bit_weights_and_unchunked_on_request():
+    store = Store(str(ROOT / "runs" / "testbed.db"))
+    camp = Campaign(store, LocalExecutor(), ROOT / "models" / "testbed" / "testbed-llama",
+                    [256, 512], ["passkey"])
+    art = load_artifact(artifact_path(ROOT / "models" / "artifacts", "testbed-llama"))
+    held = draw(art.model_copy(update={"weight_bits": [16]}), camp, 40, seed=5, unchunked=True)
+    assert {c.weights.id for c in held} == {"w16"}  # 4-bit weights are out of its scope
+    assert any(c.chunk is None for c in held)
+    assert all(c.chunk is not None for c in draw(art, camp, 40, seed=5))

@@ -179,6 +179,8 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
     assert art.memory is not None
     assert "passkey" in art.accuracy
     assert art.calibrated_contexts == [96, 128]  # an anchor is not a calibrated length
+    ran = {int(k.config.split("-")[0][1:].split("g")[0]) for k, _ in runs}
+    assert art.weight_bits == sorted(ran)  # what the accuracy runs used, and only that
     fit = art.accuracy["passkey"]["exact_match"]
     assert 256 in fit.baseline
     assert fit.contexts == [96, 128]
@@ -190,12 +192,38 @@ def test_cli_calibrate_then_fit_writes_a_loadable_artifact(tiny_model_dir, tmp_p
         assert set(art.accuracy["passkey"]["kl"].weights_kl or {}) == {96, 128, 256}
 
 
+def test_cli_anchors_mode_finishes_a_stopped_sweep_without_new_configurations(tiny_model_dir,
+                                                                                 tmp_path):
+    """A sweep stopped before its budget gets its 16-bit anchors, their spread and the memory
+    probes of the configurations it did run, and nothing else."""
+    from typer.testing import CliRunner
+
+    from calibration.cli import app
+
+    db = str(tmp_path / "a.db")
+    base = ["calibrate", "--model", str(tiny_model_dir), "--contexts", "96,128", "--tasks",
+            "passkey", "--n", "2", "--db", db]
+    r = CliRunner().invoke(app, [*base, "--budget-runs", "4"])
+    assert r.exit_code == 0, r.output
+    before = {k for k, _ in Store(db).runs(tiny_model_dir.name, None)}
+    r = CliRunner().invoke(app, [*base, "--mode", "anchors", "--anchor-contexts", "256",
+                                 "--anchor-seeds", "1", "--memory-contexts", "112"])
+    assert r.exit_code == 0, r.output
+    added = {k for k, _ in Store(db).runs(tiny_model_dir.name, None)} - before
+    scored = {(k.config, k.context_tokens, k.seed) for k in added if k.n > 0}
+    assert scored == {("w16-k16v16-cfull", L, s) for L, s in
+                      [(256, 0), (96, 1), (128, 1), (256, 1)]}
+    probes = {k.config for k in added if k.n == 0}
+    assert all(k.context_tokens == 112 for k in added if k.n == 0)
+    assert probes == {k.config for k in before}  # every configuration run, memory only
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--contexts", "a,b"], "comma-separated"),
     (["--tasks", "sudoku"], "unknown task"),
     (["--tasks", "passkey,kv_retrieval:n_records=many"], "n_records must be an integer"),
     (["--tasks", "kv_retrieval:records=8"], "has no setting 'records'"),
-    (["--mode", "greedy"], "active or exhaustive"),
+    (["--mode", "greedy"], "active, exhaustive, anchors"),
     (["--executor", "dask"], "local, ray"),
     (["--anchor-seeds", "0"], "differ from --seed"),
     (["--anchor-seeds", "one"], "take integers"),

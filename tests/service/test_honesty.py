@@ -97,3 +97,34 @@ def test_the_catalogue_says_where_accuracy_stops(short_anchors, shared_client):
 
     assert calibration(short_anchors)["longest_anchor_tokens"] == {"passkey": LONGEST}
     assert calibration(shared_client)["longest_anchor_tokens"] == {"passkey": 131072}
+
+
+@pytest.fixture(scope="module")
+def w16_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The synthetic artifact as a calibration that never ran 4-bit weights would write it."""
+    art = synthetic_artifact(CALIBRATED).model_copy(update={"weight_bits": [16]})
+    folder = tmp_path_factory.mktemp("w16")
+    write_json_atomic(artifact_path(folder, CALIBRATED), art)
+    with TestClient(create_app(Settings(artifact_dir=folder,
+                                        validations_dir=folder / "none"))) as c:
+        yield c
+
+
+def test_weights_the_calibration_never_ran_get_no_accuracy(w16_only, shared_client):
+    """A fit that saw only 16-bit weights has a 4-bit coefficient of nothing; it must not
+    present 4-bit rows as if AWQ cost no accuracy."""
+    body = {"context_tokens": 1024, "include_points": True}
+    res = post(w16_only, "/v1/frontier", **body)
+    assert res["frontier"]
+    assert all(p["config"].startswith("w16-") for p in res["frontier"])
+    cloud = res["points"]
+    w4 = [i for i, c in enumerate(cloud["config"]) if c.startswith("w4")]
+    assert w4
+    assert all(cloud["mean"][i] is None for i in w4)
+    assert res["unpredictable"] >= len(w4)
+    assert any("4-bit weights were never run" in w for w in res["warnings"])
+    rec = post(w16_only, "/v1/recommend", context_tokens=1024, budget_gib=1000, max_drop=0.5)
+    assert rec["recommendation"]["config"].startswith("w16-")
+    full = post(shared_client, "/v1/frontier", **body)  # an artifact that ran both
+    assert any(p["config"].startswith("w4") for p in full["frontier"])
+    assert not any("never run" in w for w in full["warnings"])
