@@ -15,6 +15,7 @@ import numpy as np
 
 from bench.held_out import LOST_PROMPTS, degraded_coverage, held_out_scores, least_interval_mass
 from calibration.campaign import Campaign
+from calibration.cli.inputs import pool_of
 from calibration.executors import make_executor, sweep
 from calibration.fitting import METRICS, fit_accuracy, fit_memory
 from calibration.harness.stats import wilson_interval
@@ -208,21 +209,29 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frontier-metric", default="exact_match", help="exact_match | kl | answer_nll")
     p.add_argument("--executor", default="local", help="local | ray (runs on every core)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+    p.add_argument("--contexts", default="256,512", help="the calibrated lengths, e.g. 1024,2048: "
+                   "memory is fitted on runs up to the longest and predicted at 4× it, accuracy "
+                   "held out at each and at 2× the longest")
+    p.add_argument("--weights", default="", help="weight settings the calibration ran, e.g. w16 "
+                   "(default: all; a real model's 4-bit folders take hours each)")
     a = p.parse_args(argv)
+    contexts = sorted(int(x) for x in a.contexts.split(",") if x.strip())
     from pathlib import Path
 
     model_dir = Path(a.model)
     bench = Store(a.bench_db or f"runs/bench-{model_dir.resolve().name}.db")
     executor = make_executor(a.executor, a.address)
-    camp = Campaign(Store(a.db), executor, model_dir, [256, 512], a.tasks.split(","), a.n)
+    camp = Campaign(Store(a.db), executor, model_dir, contexts, a.tasks.split(","), a.n)
+    camp = replace(camp, configs=pool_of(camp.spec(), a.weights))
     sections = a.sections.split(",")
+    longest = contexts[-1]
     try:
         if "memory" in sections:
-            memory(camp, bench, 30, 2048, 512)
+            memory(camp, bench, 30, 4 * longest, longest)
         if "accuracy" in sections:
-            accuracy(camp, bench, a.held_out, [256, 512, 1024])
+            accuracy(camp, bench, a.held_out, [*contexts, 2 * longest])
         if "efficiency" in sections:
-            efficiency(camp, bench, 512, 0.2, a.frontier_metric, a.efficiency_n)
+            efficiency(camp, bench, longest, 0.2, a.frontier_metric, a.efficiency_n)
     finally:
         executor.close()
 
