@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--contexts", default="256,512", help="the calibrated lengths, e.g. 1024,2048: "
                    "memory is fitted on runs up to the longest and predicted at 4× it, accuracy "
                    "held out at each and at 2× the longest")
+    p.add_argument("--memory-context", type=int, default=0, help="where memory is predicted "
+                   "(default: 4× the longest calibrated length)")
     p.add_argument("--weights", default="", help="weight settings the calibration ran, e.g. w16 "
                    "(default: all; a real model's 4-bit folders take hours each)")
     a = p.parse_args(argv)
@@ -227,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     longest = contexts[-1]
     try:
         if "memory" in sections:
-            memory(camp, bench, 30, 4 * longest, longest)
+            memory(camp, bench, 30, a.memory_context or 4 * longest, longest)
         if "accuracy" in sections:
             accuracy(camp, bench, a.held_out, [*contexts, 2 * longest])
         if "efficiency" in sections:
