@@ -89,3 +89,20 @@ def test_phase_spans_are_nested_innermost_wins() -> None:
     _, peak, phases = phase_peak_delta(fn)
     assert 24_000 <= phases["cache_update"] == peak < 24_200
     assert 4_000 <= phases["attention"] < 4_200
+
+
+def test_a_probe_leaves_no_profiler_trace_behind(model: object, ids: torch.Tensor) -> None:
+    """The profiler's trace sits in a reference cycle; left to the collector's schedule, a
+    sweep of long probes held one trace each (17-19 GB at 4,096-8,192 tokens: OOM)."""
+    import gc
+
+    from torch.profiler import profile
+
+    gc.collect()
+    gc.disable()  # the probe must free its trace itself, not rely on an automatic collection
+    try:
+        probe_prefill(model, ids, KVScheme(4, 4, "token"), 128)
+        alive = [o for o in gc.get_objects() if isinstance(o, profile)]
+    finally:
+        gc.enable()
+    assert alive == []
