@@ -154,8 +154,8 @@ def _accuracy_line(art: Artifact, camp: Campaign, store: Store, got: dict[RunKey
     s = held_out_scores(y[known], p.mean[known], p.lower[known], p.upper[known], trivial[known])
     lo, hi = wilson_interval(s.inside, s.n)
     line = (f"accuracy {task}/{metric} at {L}: {s.n} held-out runs, MAE ratio {s.ratio:.2f}, "
-            f"coverage {100 * s.coverage:.1f}% ({s.inside}/{s.n}; 95% CI {100 * lo:.0f}–"
-            f"{100 * hi:.0f}%)")
+            f"Spearman {s.spearman:.2f}, coverage {100 * s.coverage:.1f}% ({s.inside}/{s.n}; "
+            f"95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
     inside = (p.lower <= y) & (y <= p.upper)
     if METRICS[metric] == "accuracy":
         hit, lost = degraded_coverage(y[known], p.lower[known], p.upper[known], trivial[known],
