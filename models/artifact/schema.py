@@ -174,7 +174,7 @@ class Artifact(StrictRecord):
     # Bits of the weights the accuracy runs used: configurations with other weights get no
     # predicted accuracy (a fit that never saw 4-bit weights cannot say what they do). None
     # (older artifacts): every setting.
-    weight_bits: list[Literal[4, 16]] | None = None
+    weight_bits: list[Literal[4, 16]] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _tables(self) -> Artifact:

@@ -75,3 +75,14 @@ def test_model_names_cannot_escape_the_folder(tmp_path, name):
 def test_unknown_memory_term_is_refused():
     with pytest.raises(ValueError, match="unknown transient coefficient"):
         MemoryFit(runtime="cpu", coefficients={"bogus": 1.0}, overhead_bytes=0, contexts=[1])
+
+
+@pytest.mark.parametrize("bits", [[], [8], [16, 3]], ids=["empty", "eight", "three"])
+def test_weight_bits_name_a_served_setting(tmp_path, bits):
+    data = make_artifact().model_dump(mode="json")
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({**data, "weight_bits": bits}))
+    with pytest.raises(ArtifactError, match="weight_bits"):
+        load_artifact(path)
+    path.write_text(json.dumps({**data, "weight_bits": [16]}))
+    assert load_artifact(path).weight_bits == [16]
