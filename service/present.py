@@ -131,12 +131,9 @@ def warnings(ev: Evaluation) -> list[str]:
         shift = baseline_shift(cal.artifact.accuracy.get(ev.accuracy.fit.task, {}), ctx)
         if shift:
             out.append(shift)
-    if cal is not None and cal.design is not None and cal.artifact.weight_bits is not None:
-        missing = sorted({c.weights.bits for c in ev.entry.grid.configs}
-                         - set(cal.artifact.weight_bits))
-        if missing:
-            out.append(f"{', '.join(f'{b}-bit' for b in missing)} weights were never run in "
-                       f"{ev.entry.name}'s calibration: their configurations' accuracy is null")
+    if cal is not None and cal.design is not None and cal.unrun_bits:
+        out.append(f"{', '.join(f'{b}-bit' for b in cal.unrun_bits)} weights were never run in "
+                   f"{ev.entry.name}'s calibration: their configurations' accuracy is null")
     if (ev.accuracy is not None and ev.accuracy.fit.metric == KV_ONLY_METRIC
             and not ev.accuracy.fit.weights_kl):
         out.append("kl is measured against the same weights with a 16-bit cache: on 4-bit (AWQ) "

@@ -42,6 +42,7 @@ class Calibration:
     coefficients: MemoryCoefficients | None
     predictable: NDArray[np.int64]  # grid rows in the artifact's scope (models.accuracy.scope)
     design: Design | None  # over the predictable rows, in that order
+    unrun_bits: tuple[int, ...] = ()  # weight bits the grid serves but the calibration never ran
 
     @cached_property
     def design_classes(self) -> tuple[Design, NDArray[np.intp]]:
@@ -184,7 +185,9 @@ def calibrate(grid: ModelGrid, artifact: Artifact, path: Path) -> Calibration:
                         f"{path.name}: accuracy model {task}/{metric}: {exc}") from None
     coefficients = artifact.memory.to_coefficients() if artifact.memory else None
     _sane(grid, artifact, coefficients, des, path.name)
-    return Calibration(artifact, path, coefficients, predictable, des)
+    ran = artifact.weight_bits
+    unrun = () if ran is None else tuple(sorted({c.weights.bits for c in grid.configs} - set(ran)))
+    return Calibration(artifact, path, coefficients, predictable, des, unrun)
 
 
 def _sane(
