@@ -153,8 +153,14 @@ def _accuracy_line(art: Artifact, camp: Campaign, store: Store, got: dict[RunKey
         return
     s = held_out_scores(y[known], p.mean[known], p.lower[known], p.upper[known], trivial[known])
     lo, hi = wilson_interval(s.inside, s.n)
-    line = (f"accuracy {task}/{metric} at {L}: {s.n} held-out runs, MAE ratio {s.ratio:.2f}, "
-            f"Spearman {s.spearman:.2f}, coverage {100 * s.coverage:.1f}% ({s.inside}/{s.n}; "
+    # the trivial predictor above knows these prompts' own 16-bit value; a user has only the
+    # served one (the anchors' median): against that, the ratio measures the predicted damage
+    served = float(predict(fit, design([BASELINE], art.kv_error), L).mean[0])
+    vs_served = held_out_scores(y[known], p.mean[known], p.lower[known], p.upper[known],
+                                np.full(int(known.sum()), served)).ratio
+    line = (f"accuracy {task}/{metric} at {L}: {s.n} held-out runs, MAE ratio {s.ratio:.2f} "
+            f"(vs the served 16-bit value {vs_served:.2f}), Spearman {s.spearman:.2f}, "
+            f"coverage {100 * s.coverage:.1f}% ({s.inside}/{s.n}; "
             f"95% CI {100 * lo:.0f}–{100 * hi:.0f}%)")
     inside = (p.lower <= y) & (y <= p.upper)
     if METRICS[metric] == "accuracy":

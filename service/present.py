@@ -6,6 +6,7 @@ Bytes stay integers until here; `gib_text` is the one way a GiB amount is writte
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,7 +104,9 @@ def cloud(ev: Evaluation, mask: Mask, fit_mask: Mask) -> PointCloud:
     )
 
 
-def warnings(ev: Evaluation) -> list[str]:
+def warnings(ev: Evaluation, weights: Sequence[str] | None = None) -> list[str]:
+    """What a prediction rests on that the numbers do not show; `weights`, the request's
+    filter, keeps a note on weight settings the request left out from showing."""
     out = []
     ctx, spec, cal = ev.context_tokens, ev.entry.spec, ev.entry.calibration
     if spec.max_positions and ctx > spec.max_positions:
@@ -131,8 +134,9 @@ def warnings(ev: Evaluation) -> list[str]:
         shift = baseline_shift(cal.artifact.accuracy.get(ev.accuracy.fit.task, {}), ctx)
         if shift:
             out.append(shift)
-    if cal is not None and cal.design is not None and cal.unrun_bits:
-        out.append(f"{', '.join(f'{b}-bit' for b in cal.unrun_bits)} weights were never run in "
+    unrun = unrun_bits(cal.unrun_bits, weights) if cal is not None and cal.design else ()
+    if unrun:
+        out.append(f"{', '.join(f'{b}-bit' for b in unrun)} weights were never run in "
                    f"{ev.entry.name}'s calibration: their configurations' accuracy is null")
     if (ev.accuracy is not None and ev.accuracy.fit.metric == KV_ONLY_METRIC
             and not ev.accuracy.fit.weights_kl):
@@ -140,6 +144,14 @@ def warnings(ev: Evaluation) -> list[str]:
                    "configurations it holds the KV cache's damage, not the weights'; compare "
                    "weights by exact_match or answer_nll")
     return out
+
+
+def unrun_bits(unrun: Sequence[int], weights: Sequence[str] | None) -> list[int]:
+    """The never-calibrated weight bits among those a request asks for (all, unfiltered)."""
+    if weights is None:
+        return list(unrun)
+    asked = {int(w[1:].split("g")[0]) for w in weights}  # "w4g64" -> 4
+    return [b for b in unrun if b in asked]
 
 
 def metric_names(ev: Evaluation) -> tuple[str | None, str | None, bool | None]:
@@ -174,8 +186,8 @@ def known_until(entry: ModelEntry, ev: Evaluation) -> str:
             "the longest length the 16-bit model was measured at)")
 
 
-def header(ev: Evaluation) -> dict[str, object]:
-    """The fields every answer at one context starts with."""
+def header(ev: Evaluation, weights: Sequence[str] | None = None) -> dict[str, object]:
+    """The fields every answer at one context starts with (`weights`: the request's filter)."""
     task, metric, higher = metric_names(ev)
     fit = ev.entry.memory_fit
     return {
@@ -186,7 +198,7 @@ def header(ev: Evaluation) -> dict[str, object]:
         "metric": metric, "higher_is_better": higher,
         "accuracy_source": "artifact" if ev.accuracy else "none",
         "memory_coefficients": "fitted" if ev.memory_fitted else "default",
-        "baseline": points(ev, [ev.baseline_row])[0], "warnings": warnings(ev),
+        "baseline": points(ev, [ev.baseline_row])[0], "warnings": warnings(ev, weights),
     }
 
 

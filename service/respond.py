@@ -40,7 +40,8 @@ def frontier(entry: ModelEntry, body: FrontierRequest, settings: Settings) -> Fr
     rows, dominated, unpredictable, truncated = answers.frontier_rows(
         ev, fit_mask, limit, settings.max_listed)
     return FrontierResponse.model_validate({
-        **present.header(ev), "budget_gib": body.budget_gib, "evaluated": int(mask.sum()),
+        **present.header(ev, body.weights), "budget_gib": body.budget_gib,
+        "evaluated": int(mask.sum()),
         "fitting": int(fit_mask.sum()), "unpredictable": unpredictable,
         "dominated": dominated if ev.accuracy else None, "truncated": truncated,
         "frontier": present.points(ev, rows),
@@ -75,7 +76,8 @@ def recommend(entry: ModelEntry, body: RecommendRequest, settings: Settings) -> 
             reason = (f"{n_fit} configurations fit {where}, but none is predicted to meet "
                       f"{want}{present.describe_best(ev, fit_mask)}")
     return RecommendResponse.model_validate({
-        **present.header(ev), "budget_gib": body.budget_gib, "feasible": row is not None,
+        **present.header(ev, body.weights), "budget_gib": body.budget_gib,
+        "feasible": row is not None,
         "recommendation": present.points(ev, [row])[0] if row is not None else None,
         "reason": reason, "fitting": n_fit,
     })
@@ -111,7 +113,7 @@ def capacity(entry: ModelEntry, body: CapacityRequest, settings: Settings) -> Ca
           else probe)
     extra = [] if c.active else [
         "no accuracy constraint given: the answer is the longest context by memory alone"]
-    head = present.header(ev)
+    head = present.header(ev, body.weights)
     return CapacityResponse.model_validate({
         **head, "warnings": [*head["warnings"], *extra],  # type: ignore[misc]
         "budget_gib": body.budget_gib, "feasible": found is not None, "reason": reason,

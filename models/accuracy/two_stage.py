@@ -29,8 +29,11 @@ def isotonic(z: F64, drop: F64) -> tuple[list[float], list[float]]:
 
 def drop_of_guide(z: F64, link: tuple[Sequence[float], Sequence[float]], extra: F64,
                   base: F64, samples: int | None) -> F64:
-    """Predicted drop in accuracy from stage 1's log10 guide `z` (plus the `extra` loss)."""
-    loss = np.interp(z, link[0], link[1]) + extra
+    """Predicted drop in accuracy from stage 1's log10 guide `z` (plus the `extra` loss).
+
+    Never below 0: the isotonic link's low end averages near-lossless runs whose drops are
+    prompt noise of either sign, and a quantized cache is not expected to beat its 16-bit one."""
+    loss = np.maximum(np.interp(z, link[0], link[1]) + extra, 0.0)
     if samples:  # the loss is in log-odds: back to a drop in accuracy
         return np.asarray(base - accuracy_of_logit(logit_accuracy(base, samples) - loss, samples),
                           dtype=np.float64)

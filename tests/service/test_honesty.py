@@ -125,6 +125,12 @@ def test_weights_the_calibration_never_ran_get_no_accuracy(w16_only, shared_clie
     assert any("4-bit weights were never run" in w for w in res["warnings"])
     rec = post(w16_only, "/v1/recommend", context_tokens=1024, budget_gib=1000, max_drop=0.5)
     assert rec["recommendation"]["config"].startswith("w16-")
+    only16 = post(w16_only, "/v1/frontier", context_tokens=1024, weights=["w16"])
+    assert only16["frontier"]
+    assert not any("never run" in w for w in only16["warnings"])  # the request left 4-bit out
+    grouped = post(w16_only, "/v1/recommend", context_tokens=1024, budget_gib=1000,
+                   weights=["w16", "w4g64"], max_drop=0.5)
+    assert any("4-bit weights were never run" in w for w in grouped["warnings"])
     full = post(shared_client, "/v1/frontier", **body)  # an artifact that ran both
     assert any(p["config"].startswith("w4") for p in full["frontier"])
     assert not any("never run" in w for w in full["warnings"])

@@ -341,3 +341,17 @@ def test_rows_past_the_longest_16bit_anchor_are_marked_unanchored(data):
     past = predict(f, d, np.array([256, 512, 1024]))
     assert past.anchored_until == 512
     assert past.unanchored_rows.tolist() == [False, False, True]
+
+
+@pytest.mark.parametrize("samples", [None, 64])
+def test_no_quantized_row_is_predicted_above_the_16bit_model(data, samples):
+    """Near-lossless runs that measured a little above the 16-bit run (prompt noise) must not
+    make a quantized cache look better than the 16-bit one: a drop is never negative."""
+    table, configs, ctx, kl, em, _ = data
+    lifted = np.where(kl < 0.01, np.minimum(em + 0.03, 1.0), em)  # quantized rows only
+    lifted[:2] = em[:2]
+    fit = fit_record("accuracy", configs, ctx, lifted, table, guide=kl, samples=samples)
+    d = design(configs, table)
+    pred = predict(fit, d, 512)
+    base = predict(fit, design([Config()], table), 512).mean[0]
+    assert (pred.mean[~d.lossless] <= base + 1e-12).all()
