@@ -22,6 +22,7 @@ from calibration.harness.stats import wilson_interval
 from calibration.store import Measurement, RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from models.accuracy import design, predict
+from models.accuracy.problem import anchor_sets, anchor_spread, anchors
 from models.artifact import MetricFit
 from models.space import BASELINE, parse_config
 
@@ -48,21 +49,22 @@ class Side:
         return table
 
 
-def anchors(runs: Runs, metric: str) -> dict[int, float]:
-    """The 16-bit value per context, median over the prompt sets measured: all that the
-    transferred fit learns of the target."""
-    by_length: dict[int, list[float]] = {}
-    for k, m in runs:
-        value = getattr(m, metric)
-        if k.config == BASELINE.id and value is not None:
-            by_length.setdefault(k.context_tokens, []).append(float(value))
-    return {L: float(np.median(v)) for L, v in sorted(by_length.items())}
+def anchors_of(runs: Runs, metric: str, coverage: float
+               ) -> tuple[dict[int, float], dict[int, float] | None]:
+    """The target's 16-bit anchors (median over its prompt sets, as its own fit takes them)
+    and their spread between sets: all that the transferred fit learns of the target."""
+    base = [(k, float(v)) for k, m in runs
+            if k.config == BASELINE.id and (v := getattr(m, metric)) is not None]
+    _, by_seed = anchor_sets([k.seed for k, _ in base], [k.context_tokens for k, _ in base],
+                             [v for _, v in base])
+    return anchors(by_seed), anchor_spread(by_seed, coverage) or None
 
 
-def transferred(fit: MetricFit, task: str, baseline: dict[int, float]) -> MetricFit:
-    """The source's fit with the target's 16-bit anchors (and no 4-bit weights' table: the
-    target's was never measured; runs' KL is against their own weights)."""
-    return fit.model_copy(update={"task": task, "baseline": baseline, "baseline_spread": None,
+def transferred(fit: MetricFit, task: str, baseline: dict[int, float],
+                spread: dict[int, float] | None = None) -> MetricFit:
+    """The source's fit with the target's 16-bit anchors and their spread (and no 4-bit
+    weights' table: the target's was never measured; runs' KL is against their own weights)."""
+    return fit.model_copy(update={"task": task, "baseline": baseline, "baseline_spread": spread,
                                   "weights_kl": None, "weights_kl_groups": None,
                                   "weights_kl_se": None})
 
@@ -75,7 +77,7 @@ def report(source: Side, target: Side, coverage: float) -> None:
     print(f"{source.model}/{source.task} ({len(src_runs)} runs) → {target.model}/{target.task} "
           f"({len(dst_runs)} runs)")
     for metric, fit in fits.items():
-        base = anchors(dst_runs, metric)
+        base, spread = anchors_of(dst_runs, metric, coverage)
         rows = [(k, m) for k, m in dst_runs if k.config != BASELINE.id
                 and getattr(m, metric) is not None and k.context_tokens in base]
         if not rows:
@@ -83,7 +85,7 @@ def report(source: Side, target: Side, coverage: float) -> None:
             continue
         configs = [parse_config(k.config) for k, _ in rows]
         tokens = np.array([k.context_tokens for k, _ in rows], dtype=np.int64)
-        p = predict(transferred(fit, target.task, base), design(configs, table), tokens)
+        p = predict(transferred(fit, target.task, base, spread), design(configs, table), tokens)
         y = np.array([float(getattr(m, metric)) for _, m in rows])
         trivial = np.array([base[int(L)] for L in tokens])
         s = held_out_scores(y, p.mean, p.lower, p.upper, trivial)

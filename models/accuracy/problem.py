@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from models.accuracy.design import F64, design, features
 from models.accuracy.links import baseline_at
@@ -65,6 +65,26 @@ class Problem:
     guide: F64 | None = None  # the runs' guide metric, row for row
 
 
+def anchor_sets(seeds: ArrayLike, tokens: ArrayLike, values: ArrayLike
+                ) -> tuple[dict[tuple[int, int], float], dict[int, list[float]]]:
+    """16-bit runs → their value per (prompt seed, context), the mean of repeats, and per
+    context the values of the prompt sets measured."""
+    s, t, v = (np.asarray(a) for a in (seeds, tokens, values))
+    paired = {(int(a), int(b)): float(np.mean(v[(s == a) & (t == b)]))
+              for a, b in sorted({(int(a), int(b)) for a, b in zip(s, t, strict=True)})}
+    by_seed: dict[int, list[float]] = {}
+    for (_, context), value in paired.items():
+        by_seed.setdefault(context, []).append(value)
+    return paired, by_seed
+
+
+def anchors(by_seed: dict[int, list[float]]) -> dict[int, float]:
+    """The anchor per context: the median over prompt sets (an accuracy at its ceiling and an
+    NLL with a few failed prompts are skewed between sets: the median is the point of least
+    expected absolute error; their spread, `anchor_spread`, goes to the intervals)."""
+    return {t: float(np.median(vs)) for t, vs in sorted(by_seed.items())}
+
+
 def anchor_spread(by_seed: dict[int, list[float]], coverage: float) -> dict[int, float]:
     """Per context measured on k ≥ 2 prompt sets, the half-width at `coverage` of a new prompt
     set's 16-bit value around the anchor: t(k − 1) · sd · √(1 + 1/k), sd between the sets (a
@@ -87,17 +107,8 @@ def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9
     base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
     if not base_rows:
         raise ValueError(f"{where}: no 16-bit baseline run to anchor the fit")
-    # the 16-bit value per (prompt seed, context); an anchor is the median over prompt sets (an
-    # accuracy at its ceiling and an NLL with a few failed prompts are skewed between sets: the
-    # median is the point of least expected absolute error; their spread goes to the intervals)
-    paired: dict[tuple[int, int], float] = {}
-    for s, t in sorted({(int(seeds[i]), int(tokens[i])) for i in base_rows}):
-        paired[(s, t)] = float(np.mean(values[[i for i in base_rows
-                                               if tokens[i] == t and seeds[i] == s]]))
-    by_seed: dict[int, list[float]] = {}
-    for (_, t), v in paired.items():
-        by_seed.setdefault(t, []).append(v)
-    baseline = {t: float(np.median(vs)) for t, vs in sorted(by_seed.items())}
+    paired, by_seed = anchor_sets(seeds[base_rows], tokens[base_rows], values[base_rows])
+    baseline = anchors(by_seed)
     # the 16-bit runs of prompt sets no quantized run used are anchors only: as rows of the
     # regression they would be easy points that narrow its conformal intervals
     own = np.isin(seeds, seeds[~runs.baseline_rows])

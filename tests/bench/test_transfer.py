@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.transfer import Side, anchors, main, transferred
+from bench.transfer import Side, anchors_of, main, transferred
 from calibration.fitting import fit_accuracy
 from calibration.store import Store
 
@@ -16,10 +16,14 @@ def test_the_transferred_fit_keeps_the_source_shape_and_takes_the_target_level()
     source, target = Side(Store(DB), "testbed-llama", "passkey"), Side(Store(DB), "testbed-qwen2",
                                                                        "kv_retrieval")
     fit = fit_accuracy(source.runs(), source.kv_error(), source.task)["answer_nll"]
-    base = anchors(target.runs(), "answer_nll")
+    base, spread = anchors_of(target.runs(), "answer_nll", 0.9)
     assert set(base) >= {256, 512}
-    moved = transferred(fit, target.task, base)
+    own = fit_accuracy(target.runs(), target.kv_error(), target.task)["answer_nll"]
+    assert base == own.baseline  # the anchors the target's own fit would take
+    assert spread == own.baseline_spread and spread  # four prompt sets: their spread too
+    moved = transferred(fit, target.task, base, spread)
     assert moved.baseline == base
+    assert moved.baseline_spread == spread
     assert moved.task == "kv_retrieval"
     assert moved.coef == fit.coef  # how error becomes loss is the source's
     assert moved.weights_kl is None  # the target's 4-bit weights were never measured
