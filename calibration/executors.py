@@ -124,9 +124,10 @@ class RayExecutor:
 
 
 def make_executor(name: str, address: str | None = None,
-                  measure: MeasureFn | None = None, threads: int = 1) -> Executor:
+                  measure: MeasureFn | None = None, threads: int = 1, group: int = 16
+                  ) -> Executor:
     if name == "local":
-        return LocalExecutor(measure, threads=threads)
+        return LocalExecutor(measure, group=group, threads=threads)
     if name == "ray":
         return RayExecutor(address, measure=measure)
     raise ValueError(f"--executor must be one of local, ray; got {name!r}")

@@ -26,6 +26,7 @@ from calibration.cli.inputs import (
 )
 
 MODES = ("active", "exhaustive", "anchors")
+MAX_GROUP = 16  # rows of one answer-pass batch: the reference and up to 16 configurations
 
 
 def progress_bar() -> Progress:
@@ -59,6 +60,10 @@ def calibrate(
     threads: Annotated[int, typer.Option(
         help="CPU threads for the accuracy passes (local executor; peaks are probed on one)")
     ] = 1,
+    group: Annotated[int, typer.Option(
+        help="configurations measured together, sharing one 16-bit prefill a prompt (local "
+             "executor, 1..16): a group is stored when it finishes, so smaller groups lose "
+             "less to a stopped sweep and reuse the prefill less")] = 16,
     db: DB = None,
 ) -> None:
     """Run sampled configurations for real and record every run in the results store."""
@@ -98,8 +103,10 @@ def calibrate(
     executor = executor_name(executor)
     if executor != "local" and threads != 1:
         raise ValueError("--threads applies to the local executor; Ray runs one thread a worker")
+    if not 1 <= group <= MAX_GROUP:
+        raise ValueError(f"--group must be 1..{MAX_GROUP}; got {group}")
     store = open_store(db)
-    ex = make_executor(executor, address, threads=threads)
+    ex = make_executor(executor, address, threads=threads, group=group)
     clean_stale()  # AWQ temp folders of quantizations killed before they finished
     with progress_bar() as progress:
         bar = progress.add_task(f"{model_dir.name} {mode}",

@@ -20,7 +20,8 @@ def test_the_transferred_fit_keeps_the_source_shape_and_takes_the_target_level()
     assert set(base) >= {256, 512}
     own = fit_accuracy(target.runs(), target.kv_error(), target.task)["answer_nll"]
     assert base == own.baseline  # the anchors the target's own fit would take
-    assert spread == own.baseline_spread and spread  # four prompt sets: their spread too
+    assert spread  # four prompt sets: their spread too
+    assert spread == own.baseline_spread
     moved = transferred(fit, target.task, base, spread)
     assert moved.baseline == base
     assert moved.baseline_spread == spread

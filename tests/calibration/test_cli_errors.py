@@ -69,6 +69,8 @@ CASES = {  # id: (command, damage, extra args (with {tmp}), expected words)
     "threads-beyond-cores": ("calibrate", None, ["--threads", "100000"], "this machine's CPUs"),
     "threads-with-ray": ("calibrate", None, ["--threads", "2", "--executor", "ray"],
                          "--threads applies to the local executor"),
+    "group-zero": ("calibrate", None, ["--group", "0"], "--group must be 1..16; got 0"),
+    "group-too-big": ("calibrate", None, ["--group", "17"], "--group must be 1..16; got 17"),
     "fit-corrupt-config": ("fit", "corrupt-config", [], "config.json is not valid JSON"),
     "fit-db-unknown-dialect": ("fit", None, ["--db", "nosuch://x"],
                                "cannot open the results store"),

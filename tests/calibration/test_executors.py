@@ -39,6 +39,11 @@ def test_sweep_records_failures_goes_on_and_skips_done(tmp_path):
     assert len(store.runs("m", None)) == 6
 
 
+def test_the_local_executor_takes_its_group_size():
+    assert make_executor("local", group=4).group == 4  # type: ignore[attr-defined]
+    assert make_executor("local").group == 16  # type: ignore[attr-defined]
+
+
 def test_unknown_executor_is_refused():
     with pytest.raises(ValueError, match="local, ray"):
         make_executor("dask")

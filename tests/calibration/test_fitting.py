@@ -203,7 +203,7 @@ def test_cli_anchors_mode_finishes_a_stopped_sweep_without_new_configurations(ti
     db = str(tmp_path / "a.db")
     base = ["calibrate", "--model", str(tiny_model_dir), "--contexts", "96,128", "--tasks",
             "passkey", "--n", "2", "--db", db]
-    r = CliRunner().invoke(app, [*base, "--budget-runs", "4"])
+    r = CliRunner().invoke(app, [*base, "--budget-runs", "4", "--group", "2"])
     assert r.exit_code == 0, r.output
     before = {k for k, _ in Store(db).runs(tiny_model_dir.name, None)}
     r = CliRunner().invoke(app, [*base, "--mode", "anchors", "--anchor-contexts", "256",
