@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from models.frontier import pareto_indices
 from models.memory import GIB
-from service.engine import Accuracy, Evaluation
+from service.engine import SHOWN_DECIMALS, Accuracy, Evaluation
 from service.errors import InputError
 from service.registry import ModelEntry
 from service.schemas.common import GridFilter
@@ -102,7 +102,8 @@ def satisfied(
 
 
 def best_row(ev: Evaluation, ok: Mask, score: F64) -> int:
-    """Highest score; among equals, the least peak memory."""
+    """Highest score; among equals (to the shown decimals: a lossless quantized row can sit an
+    ulp below the 16-bit one), the least peak memory."""
     idx = np.flatnonzero(ok)
-    order = np.lexsort((ev.memory.peak[idx], -score[idx]))
+    order = np.lexsort((ev.memory.peak[idx], -np.round(score[idx], SHOWN_DECIMALS)))
     return int(idx[order[0]])
