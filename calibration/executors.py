@@ -22,12 +22,15 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+GROUP = 16  # runs measured together at most: the answer passes' batch (16 and the reference)
+
+
 class LocalExecutor:
     """Runs every key in this process: real inference measures the keys that share weights,
     task, context and prompts together (`run_group`, up to `group` at a time); a custom
     `measure` runs them one by one, in order. Accuracy runs on `threads` (peaks on one)."""
 
-    def __init__(self, measure: MeasureFn | None = None, group: int = 16,
+    def __init__(self, measure: MeasureFn | None = None, group: int = GROUP,
                  threads: int = 1) -> None:
         self.measure = measure
         self.group = group
@@ -124,7 +127,7 @@ class RayExecutor:
 
 
 def make_executor(name: str, address: str | None = None,
-                  measure: MeasureFn | None = None, threads: int = 1, group: int = 16
+                  measure: MeasureFn | None = None, threads: int = 1, group: int = GROUP
                   ) -> Executor:
     if name == "local":
         return LocalExecutor(measure, group=group, threads=threads)

@@ -30,7 +30,7 @@ from models.memory import (
     profile_of,
 )
 from models.runtime import KERNEL_KEYS, UNRECORDED, runtime_label
-from models.space import AWQ_DEFAULT_GROUP, BASELINE, parse_config
+from models.space import AWQ_DEFAULT_GROUP, BASELINE, parse_config, parse_weights
 from models.specs import ArchSpec, spec_from_config
 
 # (store column, kind) of every fitted accuracy metric
@@ -148,7 +148,7 @@ def weights_kl_tables(store: Store, model: str, device: str, task: str) -> Weigh
     for key, value in kl.items():
         w, t, L, _, n = key
         if t == task:
-            group = parse_config(f"{w}-k16v16-cfull").weights.group or AWQ_DEFAULT_GROUP
+            group = parse_weights(w).group or AWQ_DEFAULT_GROUP
             sets.setdefault((group, L), []).append((value, sd.get(key), n))
     mean: dict[int, dict[int, float]] = {}
     se: dict[int, dict[int, float]] = {}

@@ -158,6 +158,14 @@ _ID = re.compile(
 ID_FORMAT = "w16|w4[g64|g32]-k<bits>v<bits>[-tensor|token|channel|block<G>[-ks]-r<R>]-c<C>|cfull"
 
 
+def parse_weights(weights_id: str) -> Weights:
+    """`w16`, `w4` (AWQ group 128), `w4g64` or `w4g32` as a `Weights`."""
+    m = re.fullmatch(r"w(16|4)(?:g(\d+))?", weights_id.strip())
+    if m is None or (m[1] == "16" and m[2]):
+        raise ValueError(f"malformed weights id {weights_id!r}; expected w16, w4, w4g64 or w4g32")
+    return Weights(16) if m[1] == "16" else Weights(4, int(m[2] or AWQ_DEFAULT_GROUP))
+
+
 def parse_config(config_id: str) -> Config:
     """Parse a canonical id; raise ValueError naming the format and allowed values."""
     m = _ID.match(config_id.strip())
@@ -166,7 +174,7 @@ def parse_config(config_id: str) -> Config:
             f"malformed configuration id {config_id!r}; expected {ID_FORMAT}, "
             "for example w4-k4v2-block64-ks-r0-c256 or w16-k16v16-cfull"
         )
-    weights = Weights(16) if m["w"] == "w16" else Weights(4, int(m["wg"] or AWQ_DEFAULT_GROUP))
+    weights = parse_weights(m["w"])
     gran = m["gran"]
     if gran is None:
         kv = KVScheme(int(m["k"]), int(m["v"]))

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from models.memory import GIB, runtime_profile
 from models.regime import baseline_shift
 from models.runtime import UNRECORDED
+from models.space import parse_weights
 from service.answers import best_row
 from service.engine import SHOWN_DECIMALS, Evaluation, accuracy_limit
 from service.registry import ModelEntry
@@ -150,7 +151,7 @@ def unrun_bits(unrun: Sequence[int], weights: Sequence[str] | None) -> list[int]
     """The never-calibrated weight bits among those a request asks for (all, unfiltered)."""
     if weights is None:
         return list(unrun)
-    asked = {int(w[1:].split("g")[0]) for w in weights}  # "w4g64" -> 4
+    asked = {parse_weights(w).bits for w in weights}
     return [b for b in unrun if b in asked]
 
 

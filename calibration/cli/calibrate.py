@@ -26,7 +26,6 @@ from calibration.cli.inputs import (
 )
 
 MODES = ("active", "exhaustive", "anchors")
-MAX_GROUP = 16  # rows of one answer-pass batch: the reference and up to 16 configurations
 
 
 def progress_bar() -> Progress:
@@ -69,7 +68,7 @@ def calibrate(
     """Run sampled configurations for real and record every run in the results store."""
     from calibration.awq_cache import clean_stale
     from calibration.campaign import Campaign
-    from calibration.executors import make_executor
+    from calibration.executors import GROUP, make_executor
     from calibration.tasks import TASKS, parse_task, split_tasks
 
     task_list = split_tasks(tasks)
@@ -103,8 +102,8 @@ def calibrate(
     executor = executor_name(executor)
     if executor != "local" and threads != 1:
         raise ValueError("--threads applies to the local executor; Ray runs one thread a worker")
-    if not 1 <= group <= MAX_GROUP:
-        raise ValueError(f"--group must be 1..{MAX_GROUP}; got {group}")
+    if not 1 <= group <= GROUP:
+        raise ValueError(f"--group must be 1..{GROUP}; got {group}")
     store = open_store(db)
     ex = make_executor(executor, address, threads=threads, group=group)
     clean_stale()  # AWQ temp folders of quantizations killed before they finished

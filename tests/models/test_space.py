@@ -86,3 +86,13 @@ def test_a_scheme_names_its_own_kv_error_keys_and_label():
     assert block.label == "block64"
     assert block.side_keys() == ("v2-block64",)
     assert KVScheme().side_keys() == ()
+
+
+def test_a_weights_id_parses_alone_and_round_trips():
+    from models.space import parse_weights
+
+    for wid in ("w16", "w4", "w4g64", "w4g32"):
+        assert parse_weights(wid).id == wid
+    for bad in ("w8", "w16g64", "w4g48", "4"):
+        with pytest.raises(ValueError, match="weights id|group size|weight bits"):
+            parse_weights(bad)
