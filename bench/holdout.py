@@ -44,10 +44,12 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def draw(art: Artifact, camp: Campaign, count: int, seed: int,
-         unchunked: bool = False) -> list[Config]:
+def draw(art: Artifact, camp: Campaign, count: int, seed: int, unchunked: bool = False,
+         kept: Sequence[str] = ()) -> list[Config]:
     """`count` served configurations (every weight setting in the artifact's scope) that no
-    stored run of the model used; chunked prefills only unless `unchunked`."""
+    stored run of the model used; chunked prefills only unless `unchunked`. `kept` (ids this
+    bench already measured) come first, so runs added to the calibration store later, or a
+    wider weight scope, never orphan a stored held-out run; the rest is the seeded draw."""
     seen = {k.config for k, _ in camp.store.runs(camp.name, None, camp.device)}
     grid = [c for c in predictable(camp.spec(), art)
             if c.id not in seen and (unchunked or c.chunk is not None)]
@@ -55,12 +57,22 @@ def draw(art: Artifact, camp: Campaign, count: int, seed: int,
     by_weights: dict[str, list[Config]] = {}
     for c in grid:
         by_weights.setdefault(c.weights.id, []).append(c)
-    picks: list[Config] = []
-    for i in range(count):  # round-robin over the weight settings, random within each
+    fresh: list[Config] = []
+    for i in range(min(count, len(grid))):  # round-robin over the weight settings
         group = sorted(by_weights)[i % len(by_weights)]
-        options = [c for c in by_weights[group] if c not in picks]
-        picks.append(rng.choice(options))
-    return picks
+        options = [c for c in by_weights[group] if c not in fresh]
+        if options:
+            fresh.append(rng.choice(options))
+    order = {c.id: i for i, c in enumerate(fresh)}
+    old = sorted((c for c in grid if c.id in set(kept)),
+                 key=lambda c: (order.get(c.id, len(order)), c.id))
+    return [*old, *(c for c in fresh if c not in old)][:count]
+
+
+def measured_configs(store: Store, camp: Campaign, n: int) -> list[str]:
+    """Configurations this bench has runs of (its own prompt seed, `n` prompts; 0: memory)."""
+    return sorted({k.config for k, _ in store.runs(camp.name, None, camp.device)
+                   if k.seed == HOLDOUT_SEED and k.n == n})
 
 
 def _peaks(store: Store, camp: Campaign, keys: Sequence[RunKey]) -> dict[RunKey, int]:
@@ -206,14 +218,15 @@ def main(argv: list[str] | None = None) -> None:
     longest = max(art.calibrated_contexts)
     contexts = ([int(x) for x in a.contexts.split(",") if x.strip()] if a.contexts.strip()
                 else [longest, 2 * longest, 4 * longest])
-    held = draw(art, camp, a.configs, a.seed, a.unchunked)
-    say(f"{camp.name}: {len(held)} held-out configurations (seed {a.seed}), prompts seed "
-        f"{HOLDOUT_SEED}, n = {a.n}, at {contexts} (calibrated ≤ {longest})")
     try:
-        if "memory" in a.sections:
-            memory(art, camp, store, held, contexts)
-        if "accuracy" in a.sections:
-            accuracy(art, camp, store, held, contexts)
+        for section, n in (("memory", 0), ("accuracy", a.n)):
+            if section not in a.sections:
+                continue
+            held = draw(art, camp, a.configs, a.seed, a.unchunked, measured_configs(store, camp, n))
+            say(f"{camp.name} {section}: {len(held)} held-out configurations (seed {a.seed}; "
+                f"stored ones first), prompts seed {HOLDOUT_SEED}, n = {a.n}, at {contexts} "
+                f"(calibrated ≤ {longest})")
+            (memory if section == "memory" else accuracy)(art, camp, store, held, contexts)
     finally:
         executor.close()
 
