@@ -16,11 +16,11 @@ from calibration.executors import Executor
 from calibration.store import RunKey, Store
 from calibration.store.records import VALIDATION_SEED
 from calibration.weights_kl import WeightsProbe, stored_weights_kl
-from models.accuracy import design, metric_fit, predict, scope_rows
+from models.accuracy import Prediction, design, metric_fit, predict, scope_rows
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
 from models.memory import compatible, grid_arrays, ledger_grid
-from models.space import Config, full_grid
+from models.space import Config, full_grid, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 HELD_OUT_SEED = VALIDATION_SEED  # validation prompts never seen by the calibration runs
@@ -32,6 +32,17 @@ def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | 
     return [configs[i] for i in scope_rows(artifact, configs)]
 
 
+def _predicted(artifact: Artifact, grid: Sequence[Config], context_tokens: int, task: str,
+               metric: str) -> tuple[np.ndarray, Prediction]:
+    """Peak (the fitted ledger) and the accuracy prediction of each row of `grid`."""
+    spec = spec_from_config(dict(artifact.config_json), artifact.model)
+    coef = artifact.memory.to_coefficients() if artifact.memory else None
+    peak = ledger_grid(spec, grid_arrays(list(grid)), context_tokens, coef).peak
+    pred = predict(metric_fit(artifact, task, metric), design(list(grid), artifact.kv_error),
+                   context_tokens)
+    return peak, pred
+
+
 def predicted_frontier(
     artifact: Artifact, context_tokens: int, task: str, metric: str,
     budget_bytes: int | None = None, points: int = 8, configs: Sequence[Config] | None = None,
@@ -39,11 +50,8 @@ def predicted_frontier(
     """Up to `points` frontier rows (config, peak, mean, lower, upper), spread along memory."""
     spec = spec_from_config(dict(artifact.config_json), artifact.model)
     grid = predictable(spec, artifact, configs)
-    coef = artifact.memory.to_coefficients() if artifact.memory else None
-    peak = ledger_grid(spec, grid_arrays(grid), context_tokens, coef).peak
-    fit = metric_fit(artifact, task, metric)
-    pred = predict(fit, design(grid, artifact.kv_error), context_tokens)
-    score = pred.mean if fit.kind == "accuracy" else -pred.mean
+    peak, pred = _predicted(artifact, grid, context_tokens, task, metric)
+    score = pred.mean if metric_fit(artifact, task, metric).kind == "accuracy" else -pred.mean
     keep = np.ones(len(grid), bool) if budget_bytes is None else peak <= budget_bytes
     if not keep.any():
         raise ValueError(f"no configuration fits in {budget_bytes:,} bytes at "
@@ -93,10 +101,32 @@ def validate(artifact: Artifact, model_dir: Path, store: Store, executor: Execut
             predicted_accuracy=mean, accuracy_lower=lo, accuracy_upper=hi,
             measured_accuracy=value, status=m.status, error=m.error,
         ))
-    return summarize(artifact.model, query, pts)
+    return summarize(artifact.model, query, pts, artifact.created_at)
 
 
-def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint]) -> ValidationReport:
+def rescore(artifact: Artifact, report: ValidationReport, source: str) -> ValidationReport:
+    """`report`'s measurements predicted again by `artifact` (a later fit), no inference: how
+    wrong the artifact served now is on points an earlier fit chose."""
+    if report.model != artifact.model:
+        raise ValueError(f"{source} is a report of {report.model!r}, not {artifact.model!r}")
+    spec = spec_from_config(dict(artifact.config_json), artifact.model)
+    configs = [parse_config(p.config) for p in report.points]
+    served = {c.id for c in predictable(spec, artifact, configs)}
+    if missing := [c.id for c in configs if c.id not in served]:
+        raise ValueError(f"{artifact.model}'s artifact no longer predicts {', '.join(missing)}")
+    peak, pred = _predicted(artifact, configs, report.context_tokens, report.task, report.metric)
+    pts = [p.model_copy(update={
+        "predicted_peak_bytes": int(peak[i]), "predicted_accuracy": float(pred.mean[i]),
+        "accuracy_lower": float(pred.lower[i]), "accuracy_upper": float(pred.upper[i])})
+        for i, p in enumerate(report.points)]
+    query = FrontierQuery(report.context_tokens, report.task, report.metric,
+                          report.budget_bytes, len(pts))
+    again = summarize(artifact.model, query, pts, artifact.created_at)
+    return again.model_copy(update={"rescored_from": source})
+
+
+def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint],
+              artifact_created_at: str | None = None) -> ValidationReport:
     mem = [abs(p.predicted_peak_bytes - p.measured_peak_bytes) / p.measured_peak_bytes
            for p in pts if p.measured_peak_bytes]
     acc = [p for p in pts if p.measured_accuracy is not None and p.predicted_accuracy is not None]
@@ -105,7 +135,7 @@ def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint]) -> V
               <= float(p.accuracy_upper or 0) for p in acc]
     return ValidationReport(
         model=model, task=query.task, metric=query.metric, context_tokens=query.context_tokens,
-        budget_bytes=query.budget_bytes, points=pts,
+        budget_bytes=query.budget_bytes, points=pts, artifact_created_at=artifact_created_at,
         memory_median_abs_rel_error=float(np.median(mem)) if mem else None,
         memory_max_abs_rel_error=float(np.max(mem)) if mem else None,
         accuracy_mae=float(np.mean(err)) if err else None,

@@ -2,7 +2,7 @@
 
 `app` holds the typer app and the shared error path; the commands live in `ledger` (memory,
 configs, models: torch-free), `calibrate`, `probe` (memory only, any attention), `fit`,
-`validate` and
+`validate`, `rescore` and
 `import_gguf` (`kvpareto import`); `inputs` checks options.
 """
 
@@ -14,9 +14,9 @@ from calibration.cli.fit import fit
 from calibration.cli.import_gguf import import_model
 from calibration.cli.ledger import configs, memory, models
 from calibration.cli.probe import probe
-from calibration.cli.validate import validate
+from calibration.cli.validate import rescore, validate
 
-register(memory, configs, models, calibrate, probe, fit, validate)
+register(memory, configs, models, calibrate, probe, fit, validate, rescore)
 register(import_model, name="import")  # `import` is a Python keyword
 
 __all__ = ["app", "console", "fail", "main"]

@@ -1,8 +1,10 @@
-"""`kvpareto validate`: re-run the predicted frontier for real; JSON report and PNG plot."""
+"""`kvpareto validate`: re-run the predicted frontier for real; JSON report and PNG plot.
+`kvpareto rescore`: an earlier report's measurements predicted again by the artifact served now."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,7 +22,7 @@ from calibration.cli.inputs import (
     open_store,
 )
 from calibration.settings import CalibrationSettings
-from models.artifact import artifact_path, load_artifact, write_json_atomic
+from models.artifact import artifact_path, load_artifact, load_report, write_json_atomic
 from models.memory import GIB
 
 
@@ -68,6 +70,32 @@ def validate(
     png = plot(report, path.with_suffix(".png"))
     store.add_validation(art.model, task, context, path, report.model_dump(exclude={"points"}))
     print_report(report)
+    console.print(f"report {path}\nplot   {png}")
+
+
+def rescore(
+    report: Annotated[Path, typer.Option(help="a report written by `kvpareto validate`")],
+) -> None:
+    """Predict an earlier report's measured points again with the artifact served now (no
+    inference): a new report that names the one it came from."""
+    from calibration.validate import plot
+    from calibration.validate import rescore as rescore_report
+
+    settings = CalibrationSettings()
+    old = load_report(report)
+    art = load_artifact(artifact_path(settings.artifact_dir, old.model))
+    if old.artifact_created_at == art.created_at:
+        console.print(f"{report.name} was predicted by the artifact served now "
+                      f"({art.created_at}); nothing to do")
+        return
+    again = rescore_report(art, old, report.name)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    name = f"{art.model}-{again.task}-{again.context_tokens}-{stamp}.json"
+    path = write_json_atomic(settings.validations_dir / name, again)
+    png = plot(again, path.with_suffix(".png"))
+    print_report(again)
+    console.print(f"was: accuracy MAE {old.accuracy_mae}, coverage {old.accuracy_coverage} "
+                  f"(artifact {old.artifact_created_at or 'not recorded'})")
     console.print(f"report {path}\nplot   {png}")
 
 

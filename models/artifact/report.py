@@ -34,6 +34,11 @@ class ValidationReport(StrictRecord):
     context_tokens: int
     budget_bytes: int | None = None
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # the artifact whose predictions these are (its created_at; None: written before it was kept)
+    artifact_created_at: str | None = None
+    # a re-scored report: the measurements of this earlier report, predicted by a later artifact
+    # (its points were chosen by the earlier fit)
+    rescored_from: str | None = None
     points: list[ValidationPoint]
     memory_median_abs_rel_error: float | None = None
     memory_max_abs_rel_error: float | None = None

@@ -1,6 +1,7 @@
 """`GET /v1/models`: the served specs and how each is calibrated.
 
-Validation figures come from the newest report per model in the validations folder.
+Validation figures come from the newest report per model in the validations folder, with whether
+the served artifact made its predictions.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def calibration(entry: ModelEntry, reports: list[ValidationReport]) -> Calibrati
         validation_memory_median_abs_rel_error=last.memory_median_abs_rel_error if last else None,
         validation_accuracy_mae=last.accuracy_mae if last else None,
         validation_accuracy_coverage=last.accuracy_coverage if last else None,
+        validation_current=(None if last is None or last.artifact_created_at is None
+                            else last.artifact_created_at == art.created_at),
     )
 
 

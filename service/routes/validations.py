@@ -1,6 +1,8 @@
 """`GET /v1/validations`: predicted-vs-measured reports written by `kvpareto validate`.
 
-Optionally filtered by model; refused files are listed with the reason, not hidden.
+Optionally filtered by model; refused files are listed with the reason, not hidden. Each report
+says whether its predictions are the served artifact's: a refit after the report makes it stale
+(`kvpareto rescore` predicts its measurements again with the artifact served now).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from models.artifact import ValidationReport
-from service.deps import SettingsDep
+from service.deps import RegistryDep, SettingsDep
 from service.errors import documented
+from service.registry import Registry
 from service.reports import load_reports
 
 router = APIRouter(prefix="/v1", tags=["validations"])
@@ -18,7 +21,27 @@ router = APIRouter(prefix="/v1", tags=["validations"])
 
 class FiledReport(BaseModel):
     file: str
+    current: bool | None = Field(description="true: its predictions are the served artifact's; "
+                                 "false: the model was refit since; null: not known")
+    note: str
     report: ValidationReport
+
+
+def filed(name: str, report: ValidationReport, registry: Registry) -> FiledReport:
+    entry = registry.models.get(report.model)
+    served = entry.calibration.artifact.created_at if entry and entry.calibration else None
+    if served is None:
+        current, note = None, f"{report.model} has no artifact served now"
+    elif report.artifact_created_at is None:
+        current, note = None, ("predicted by an artifact it did not record (written before "
+                               f"reports kept it); the artifact served now is of {served}")
+    elif report.artifact_created_at == served:
+        current, note = True, "predicted by the artifact served now"
+    else:
+        current, note = False, (f"predicted by the artifact of {report.artifact_created_at}; "
+                                f"{report.model} was refit since ({served}): `kvpareto rescore` "
+                                "predicts these measurements again")
+    return FiledReport(file=name, current=current, note=note, report=report)
 
 
 class ValidationsResponse(BaseModel):
@@ -32,12 +55,13 @@ class ValidationsResponse(BaseModel):
 @router.get("/validations", responses=documented(422))
 def validations(
     settings: SettingsDep,
+    registry: RegistryDep,
     model: str | None = Query(None, max_length=128),
     limit: int = Query(100, ge=1, le=1000, description="reports in this page"),
     offset: int = Query(0, ge=0, le=1 << 31, description="reports skipped"),
 ) -> ValidationsResponse:
     """Plain `def`: files are read (cached by mtime and size) in the threadpool."""
     reports, errors = load_reports(settings.validations_dir, settings.max_reports)
-    chosen = [FiledReport(file=f, report=r) for f, r in reports if model in (None, r.model)]
+    chosen = [filed(f, r, registry) for f, r in reports if model in (None, r.model)]
     return ValidationsResponse(reports=chosen[offset:offset + limit], total=len(chosen),
                                offset=offset, limit=limit, errors=errors)

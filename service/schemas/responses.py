@@ -51,6 +51,9 @@ class Calibration(BaseModel):
     )
     validation_accuracy_mae: float | None
     validation_accuracy_coverage: float | None
+    validation_current: bool | None = Field(
+        None, description="true: the latest report's predictions are the served artifact's; "
+        "false: the model was refit since (`kvpareto rescore`); null: not known or no report")
 
 
 class ModelInfo(BaseModel):

@@ -82,10 +82,46 @@ def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
     [report] = (tmp_path / "val").glob("*.json")
     doc = load_report(report)
     assert doc.metric == "kl"
+    assert doc.artifact_created_at == art.created_at  # which fit made these predictions
     assert 1 <= len(doc.points) <= 2
     assert all(p.measured_peak_bytes for p in doc.points)
     assert report.with_suffix(".png").stat().st_size > 1000
     assert json.loads(report.read_text())["kind"] == "kvpareto.validation"
+
+
+def test_cli_rescore_predicts_an_earlier_reports_measurements_with_the_served_artifact(
+    artifact, tmp_path, monkeypatch
+):
+    art, folder = artifact
+    monkeypatch.setenv("KVPARETO_ARTIFACT_DIR", str(folder))
+    monkeypatch.setenv("KVPARETO_VALIDATIONS_DIR", str(tmp_path / "val"))
+    rows = predicted_frontier(art, 256, "passkey", "exact_match", points=3)
+    pts = [ValidationPoint(config=c.id, predicted_peak_bytes=1, measured_peak_bytes=peak,
+                           predicted_accuracy=0.5, accuracy_lower=0.0, accuracy_upper=0.6,
+                           measured_accuracy=round(hi, 3))  # at the top of today's interval
+           for c, peak, _, _, hi in rows]
+    old = summarize(art.model, FrontierQuery(256, "passkey"), pts, "2026-01-01T00:00:00+00:00")
+    assert old.accuracy_coverage < 1
+    path = write_json_atomic(tmp_path / "old.json", old)
+    r = CliRunner().invoke(app, ["rescore", "--report", str(path)])
+    assert r.exit_code == 0, r.output
+    [new] = (tmp_path / "val").glob("*.json")
+    doc = load_report(new)
+    assert doc.rescored_from == "old.json"
+    assert doc.artifact_created_at == art.created_at
+    assert [p.measured_accuracy for p in doc.points] == [p.measured_accuracy for p in pts]
+    assert [(p.predicted_peak_bytes, p.predicted_accuracy, p.accuracy_upper)
+            for p in doc.points] == [(peak, mean, hi) for _, peak, mean, _, hi in rows]
+    assert doc.memory_max_abs_rel_error == 0
+    # already predicted by the served artifact: nothing written
+    r = CliRunner().invoke(app, ["rescore", "--report", str(new)])
+    assert "nothing to do" in r.output
+    assert len(list((tmp_path / "val").glob("*.json"))) == 1
+    other = old.model_copy(update={"model": "testbed-llama"})
+    write_json_atomic(tmp_path / "other.json", other)
+    r = CliRunner().invoke(app, ["rescore", "--report", str(tmp_path / "other.json")])
+    assert r.exit_code == 2
+    assert "testbed-llama.json: cannot be read" in r.stderr  # its artifact is not there
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -40,10 +40,29 @@ def test_validations_listed_and_summarised(client, settings):
     (settings.validations_dir / "broken.json").write_text("{")
     res = client.get("/v1/validations").json()
     assert [r["file"] for r in res["reports"]] == ["r1.json"]
+    assert res["reports"][0]["current"] is None  # it does not say which artifact predicted it
     assert "broken.json" in res["errors"]
     assert client.get("/v1/validations", params={"model": UNCALIBRATED}).json()["reports"] == []
     cal = {m["name"]: m for m in client.get("/v1/models").json()["models"]}[CALIBRATED]
     assert cal["calibration"]["validation_memory_median_abs_rel_error"] == 0.04
+
+
+def test_a_report_says_whether_the_served_artifact_made_its_predictions(client, settings):
+    served = json.loads((settings.artifact_dir / f"{CALIBRATED}.json").read_text())["created_at"]
+    point = ValidationPoint(config="w16-k8v8-token-r0-c256", predicted_peak_bytes=10,
+                            measured_peak_bytes=10, predicted_accuracy=0.9, accuracy_lower=0.8,
+                            accuracy_upper=1.0, measured_accuracy=0.9)
+    for name, made_by in (("now.json", served), ("before.json", "2026-01-01T00:00:00+00:00")):
+        write_json_atomic(settings.validations_dir / name, ValidationReport(
+            model=CALIBRATED, task="passkey", metric="exact_match", context_tokens=4096,
+            points=[point], artifact_created_at=made_by))
+    got = {r["file"]: r for r in client.get("/v1/validations").json()["reports"]}
+    assert got["now.json"]["current"] is True
+    assert got["before.json"]["current"] is False
+    assert "refit since" in got["before.json"]["note"]
+    assert "kvpareto rescore" in got["before.json"]["note"]
+    cal = {m["name"]: m for m in client.get("/v1/models").json()["models"]}[CALIBRATED]
+    assert cal["calibration"]["validation_current"] is False  # the newest report: before.json
 
 
 def test_health_and_metrics(client):
