@@ -76,8 +76,17 @@ def measured_configs(store: Store, camp: Campaign, n: int) -> list[str]:
 
 
 def _peaks(store: Store, camp: Campaign, keys: Sequence[RunKey]) -> dict[RunKey, int]:
-    sweep(store, camp.executor, str(camp.model_dir), keys)
+    """Peaks probed on this machine's runtime; a store holding these keys from another runtime
+    is refused (its peaks would be read back, not re-probed)."""
+    here = runtime_label(fingerprint(camp.device))
     want = set(keys)
+    other = sorted({label for k, m in store.runs(camp.name, None, camp.device)
+                    if k in want and (label := runtime_label(m.versions | {"device": k.device}))
+                    != here})
+    if other:
+        raise SystemExit(f"error: {store.url} holds these peaks from {', '.join(other)}; this "
+                         f"machine runs {here}: pass --holdout-db with a new file to probe here")
+    sweep(store, camp.executor, str(camp.model_dir), keys)
     return {k: int(m.peak_bytes) for k, m in store.runs(camp.name, "ok", camp.device)
             if k in want and m.peak_bytes}
 

@@ -57,3 +57,18 @@ def test_stored_held_out_runs_stay_drawn_when_the_store_or_the_scope_grows(tmp_p
     assert measured[3] not in again
     assert len(again) == 8
     assert set(again[:7]) == set(measured) - {measured[3]}  # stored ones first
+
+
+def test_peaks_stored_from_another_runtime_are_refused_not_read_back(tmp_path):
+    import pytest
+
+    from bench.holdout import HOLDOUT_SEED, _peaks
+
+    store = Store(str(tmp_path / "h.db"))
+    camp = Campaign(Store(str(ROOT / "runs" / "testbed.db")), LocalExecutor(),
+                    ROOT / "models" / "testbed" / "testbed-llama", [256, 512], ["passkey"])
+    key = RunKey("testbed-llama", "w16-k4v4-token-r0-c64", 512, "passkey", HOLDOUT_SEED, 0, "cpu")
+    elsewhere = {"attention": "sdpa", "dtype": "bf16", "kernel": "some_other_isa"}
+    store.record(key, Measurement(peak_bytes=123, versions=elsewhere))
+    with pytest.raises(SystemExit, match="cpu-sdpa-bf16-some_other_isa.*--holdout-db"):
+        _peaks(store, camp, [key])
