@@ -129,7 +129,8 @@ class MetricModel:
         # an accuracy without a guide is fitted as its drop: a sum of parts is already linear
         form: Form = "linear" if t.kind == "accuracy" and runs.guide is None else self.form
         floor = float(self.loss_floor)
-        p = problem(runs, self.folds, self.seed, f"{t.task}/{t.metric}", self.coverage)
+        p = problem(runs, self.folds, self.seed, f"{t.task}/{t.metric}", self.coverage,
+                    t.samples if t.kind == "accuracy" else None)
         if t.kind == "accuracy" and p.guide is not None:
             fitted = dataclasses.replace(fit_two_stage(
                 p, p.guide, floor, form, self.context_slope_min, self.coverage, t.samples),

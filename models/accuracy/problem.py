@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -85,23 +86,33 @@ def anchors(by_seed: dict[int, list[float]]) -> dict[int, float]:
     return {t: float(np.median(vs)) for t, vs in sorted(by_seed.items())}
 
 
-def anchor_spread(by_seed: dict[int, list[float]], coverage: float) -> dict[int, float]:
-    """Per context measured on k ≥ 2 prompt sets, the half-width at `coverage` of a new prompt
-    set's 16-bit value around the anchor: t(k − 1) · sd · √(1 + 1/k), sd between the sets (a
-    Student-t prediction interval: with two or three sets the sd itself is uncertain)."""
+def anchor_spread(by_seed: dict[int, list[float]], coverage: float,
+                  samples: int | None = None) -> dict[int, float]:
+    """Per context, the half-width at `coverage` of a new prompt set's 16-bit value around the
+    anchor: t(k − 1) · sd · √(1 + 1/k) over k ≥ 2 measured sets, sd between them (a Student-t
+    prediction interval: with two or three sets the sd itself is uncertain). For an accuracy
+    scored on `samples` prompts, never less than a new set moves by its binomial noise alone,
+    z · √(p(1 − p)/n) · √(1 + 1/k): sets that happen to agree (or one set) say nothing smaller."""
     from scipy.stats import t as student  # fitting only
 
     out: dict[int, float] = {}
     for context, values in sorted(by_seed.items()):
         k = len(values)
+        half = 0.0
         if k >= 2:
             sd = float(np.std(values, ddof=1))
-            out[context] = float(student.ppf(0.5 + coverage / 2, k - 1) * sd
-                                 * np.sqrt(1 + 1 / k))
+            half = float(student.ppf(0.5 + coverage / 2, k - 1) * sd * np.sqrt(1 + 1 / k))
+        if samples:
+            p = float(np.clip(np.median(values), 0.0, 1.0))
+            noise = float(np.sqrt(p * (1 - p) / samples) * np.sqrt(1 + 1 / k))
+            half = max(half, NormalDist().inv_cdf(0.5 + coverage / 2) * noise)
+        if k >= 2 or samples:
+            out[context] = half
     return out
 
 
-def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9) -> Problem:
+def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9,
+            samples: int | None = None) -> Problem:
     configs, tokens, values = runs.configs, runs.tokens, runs.values
     seeds = runs.seeds if runs.seeds is not None else np.zeros(len(values), dtype=np.int64)
     base_rows = [i for i, b in enumerate(runs.baseline_rows) if b]
@@ -132,4 +143,4 @@ def problem(runs: Runs, folds: int, seed: int, where: str, coverage: float = 0.9
     fold_of_id = dict(zip(ids, rng.permutation(len(ids)) % k, strict=True))
     fold_of = np.array([fold_of_id[c.id] for c in configs], dtype=np.int64)
     return Problem(x, names, values, base, baseline, quantized, fold_of,
-                   anchor_spread(by_seed, coverage) or None, runs.guide)
+                   anchor_spread(by_seed, coverage, samples) or None, runs.guide)

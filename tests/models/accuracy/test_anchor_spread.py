@@ -111,3 +111,21 @@ def test_the_anchor_is_the_median_of_the_sets_and_other_sets_are_not_regression_
     assert p.baseline[512] == pytest.approx(0.02)  # median of 0.01, 0.02, 0.5 (mean: 0.18)
     assert len(p.values) == len(values) - 4  # seeds 1 and 2 ran no quantized configuration
     assert p.base[0] == pytest.approx(0.01)  # seed 0's rows are paired with seed 0's anchor
+
+
+def test_an_accuracys_spread_is_never_below_a_new_prompt_sets_binomial_noise():
+    """Three sets of 32 prompts that happen to agree (SmolLM2 kv_uuid at 4,096 tokens: 0.44,
+    0.47, 0.41) or two that tie do not say a fourth set lands closer than chance allows."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.95)
+    agree = [14 / 32, 15 / 32, 13 / 32]
+    got = anchor_spread({4096: agree, 2048: [0.94, 0.94], 1024: [0.5]}, 0.9, samples=32)
+    t_only = anchor_spread({4096: agree}, 0.9)[4096]
+    noise = z * np.sqrt(14 / 32 * 18 / 32 / 32) * np.sqrt(1 + 1 / 3)
+    assert t_only < noise
+    assert got[4096] == pytest.approx(noise)
+    assert got[2048] == pytest.approx(z * np.sqrt(0.94 * 0.06 / 32) * np.sqrt(1.5))
+    assert got[1024] == pytest.approx(z * 0.5 / np.sqrt(32) * np.sqrt(2))  # one set: chance only
+    wide = [0.1, 0.9]  # sets far apart: the Student-t spread, larger, stands
+    assert anchor_spread({512: wide}, 0.9, samples=32)[512] == anchor_spread({512: wide}, 0.9)[512]
