@@ -20,7 +20,7 @@ from models.accuracy import Prediction, design, metric_fit, predict, scope_rows
 from models.artifact import Artifact, ValidationPoint, ValidationReport
 from models.frontier import pareto_indices
 from models.memory import compatible, grid_arrays, ledger_grid
-from models.space import Config, full_grid, parse_config
+from models.space import BASELINE, Config, full_grid, parse_config
 from models.specs import ArchSpec, spec_from_config
 
 HELD_OUT_SEED = VALIDATION_SEED  # validation prompts never seen by the calibration runs
@@ -83,10 +83,15 @@ def validate(artifact: Artifact, model_dir: Path, store: Store, executor: Execut
     keys = [RunKey(artifact.model, c.id, context_tokens, task, HELD_OUT_SEED, n, device)
             for c, *_ in rows]
     done = dict(store.runs(artifact.model, None, device))
-    todo = [k for k in keys if k not in done]
+    # the 16-bit model on the same prompts: how far this prompt set sits from the anchors,
+    # apart from what the configurations lose (the trivial predictor's error)
+    base_key = RunKey(artifact.model, BASELINE.id, context_tokens, task, HELD_OUT_SEED, n, device)
+    todo = [k for k in dict.fromkeys([*keys, base_key]) if k not in done]
     for key, m in executor.map(str(model_dir), todo):
         store.record(key, m)
         done[key] = m
+    base = done[base_key]
+    baseline = getattr(base, metric) if base.status == "ok" else None
     # runs measure KL against their own weights; the artifact's KL adds the 4-bit weights' own
     adds_weights = metric == "kl" and bool(metric_fit(artifact, task, metric).weights_kl)
     pts = []
@@ -101,7 +106,8 @@ def validate(artifact: Artifact, model_dir: Path, store: Store, executor: Execut
             predicted_accuracy=mean, accuracy_lower=lo, accuracy_upper=hi,
             measured_accuracy=value, status=m.status, error=m.error,
         ))
-    return summarize(artifact.model, query, pts, artifact.created_at)
+    return summarize(artifact.model, query, pts, artifact.created_at,
+                     None if baseline is None else float(baseline))
 
 
 def rescore(artifact: Artifact, report: ValidationReport, source: str) -> ValidationReport:
@@ -121,12 +127,13 @@ def rescore(artifact: Artifact, report: ValidationReport, source: str) -> Valida
         for i, p in enumerate(report.points)]
     query = FrontierQuery(report.context_tokens, report.task, report.metric,
                           report.budget_bytes, len(pts))
-    again = summarize(artifact.model, query, pts, artifact.created_at)
+    again = summarize(artifact.model, query, pts, artifact.created_at, report.baseline_measured)
     return again.model_copy(update={"rescored_from": source})
 
 
 def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint],
-              artifact_created_at: str | None = None) -> ValidationReport:
+              artifact_created_at: str | None = None,
+              baseline: float | None = None) -> ValidationReport:
     mem = [abs(p.predicted_peak_bytes - p.measured_peak_bytes) / p.measured_peak_bytes
            for p in pts if p.measured_peak_bytes]
     acc = [p for p in pts if p.measured_accuracy is not None and p.predicted_accuracy is not None]
@@ -139,6 +146,9 @@ def summarize(model: str, query: FrontierQuery, pts: list[ValidationPoint],
         memory_median_abs_rel_error=float(np.median(mem)) if mem else None,
         memory_max_abs_rel_error=float(np.max(mem)) if mem else None,
         accuracy_mae=float(np.mean(err)) if err else None,
+        baseline_measured=baseline,
+        trivial_mae=(float(np.mean([abs(baseline - float(p.measured_accuracy or 0)) for p in acc]))
+                     if acc and baseline is not None else None),
         accuracy_coverage=float(np.mean(inside)) if inside else None,
     )
 

@@ -113,3 +113,6 @@ def print_report(report) -> None:  # type: ignore[no-untyped-def]
     console.print(f"memory |error| median {report.memory_median_abs_rel_error}, max "
                   f"{report.memory_max_abs_rel_error}; accuracy MAE {report.accuracy_mae}, "
                   f"coverage {report.accuracy_coverage}")
+    if report.baseline_measured is not None:
+        console.print(f"the 16-bit model on these prompts: {report.baseline_measured:.3f} "
+                      f"(the trivial predictor's MAE {report.trivial_mae})")

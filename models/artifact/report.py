@@ -44,3 +44,7 @@ class ValidationReport(StrictRecord):
     memory_max_abs_rel_error: float | None = None
     accuracy_mae: float | None = None
     accuracy_coverage: float | None = None
+    # the 16-bit model on the same prompts, and the error of predicting it for every point (the
+    # trivial predictor): a prompt set far from the anchors shows here, not as the model's error
+    baseline_measured: float | None = None
+    trivial_mae: float | None = None

@@ -67,6 +67,10 @@ def test_summary_statistics():
     assert r.memory_max_abs_rel_error == pytest.approx(0.1)
     assert r.accuracy_mae == pytest.approx(0.1)
     assert r.accuracy_coverage == 0.5
+    assert r.trivial_mae is None  # no 16-bit run on these prompts
+    r = summarize("m", FrontierQuery(256, "passkey"), pts, baseline=0.8)
+    assert r.baseline_measured == 0.8
+    assert r.trivial_mae == pytest.approx((0.1 + 0.3) / 2)  # |0.8 - 0.7|, |0.8 - 0.5|
 
 
 def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
@@ -84,6 +88,11 @@ def test_cli_validate_reruns_the_frontier_and_writes_json_and_png(
     assert doc.metric == "kl"
     assert doc.artifact_created_at == art.created_at  # which fit made these predictions
     assert 1 <= len(doc.points) <= 2
+    # the 16-bit model ran on the same prompts: its KL to itself is 0, so the trivial
+    # predictor's error is the points' mean KL
+    assert doc.baseline_measured == 0.0
+    assert doc.trivial_mae == pytest.approx(
+        sum(p.measured_accuracy for p in doc.points) / len(doc.points))
     assert all(p.measured_peak_bytes for p in doc.points)
     assert report.with_suffix(".png").stat().st_size > 1000
     assert json.loads(report.read_text())["kind"] == "kvpareto.validation"
