@@ -64,7 +64,8 @@ def draw(art: Artifact, camp: Campaign, count: int, seed: int, unchunked: bool =
         if options:
             fresh.append(rng.choice(options))
     order = {c.id: i for i, c in enumerate(fresh)}
-    old = sorted((c for c in grid if c.id in set(kept)),
+    measured = set(kept)
+    old = sorted((c for c in grid if c.id in measured),
                  key=lambda c: (order.get(c.id, len(order)), c.id))
     return [*old, *(c for c in fresh if c not in old)][:count]
 

@@ -32,10 +32,9 @@ def predictable(spec: ArchSpec, artifact: Artifact, configs: Sequence[Config] | 
     return [configs[i] for i in scope_rows(artifact, configs)]
 
 
-def _predicted(artifact: Artifact, grid: Sequence[Config], context_tokens: int, task: str,
-               metric: str) -> tuple[np.ndarray, Prediction]:
+def _predicted(artifact: Artifact, spec: ArchSpec, grid: Sequence[Config], context_tokens: int,
+               task: str, metric: str) -> tuple[np.ndarray, Prediction]:
     """Peak (the fitted ledger) and the accuracy prediction of each row of `grid`."""
-    spec = spec_from_config(dict(artifact.config_json), artifact.model)
     coef = artifact.memory.to_coefficients() if artifact.memory else None
     peak = ledger_grid(spec, grid_arrays(list(grid)), context_tokens, coef).peak
     pred = predict(metric_fit(artifact, task, metric), design(list(grid), artifact.kv_error),
@@ -50,7 +49,7 @@ def predicted_frontier(
     """Up to `points` frontier rows (config, peak, mean, lower, upper), spread along memory."""
     spec = spec_from_config(dict(artifact.config_json), artifact.model)
     grid = predictable(spec, artifact, configs)
-    peak, pred = _predicted(artifact, grid, context_tokens, task, metric)
+    peak, pred = _predicted(artifact, spec, grid, context_tokens, task, metric)
     score = pred.mean if metric_fit(artifact, task, metric).kind == "accuracy" else -pred.mean
     keep = np.ones(len(grid), bool) if budget_bytes is None else peak <= budget_bytes
     if not keep.any():
@@ -120,7 +119,8 @@ def rescore(artifact: Artifact, report: ValidationReport, source: str) -> Valida
     served = {c.id for c in predictable(spec, artifact, configs)}
     if missing := [c.id for c in configs if c.id not in served]:
         raise ValueError(f"{artifact.model}'s artifact no longer predicts {', '.join(missing)}")
-    peak, pred = _predicted(artifact, configs, report.context_tokens, report.task, report.metric)
+    peak, pred = _predicted(artifact, spec, configs, report.context_tokens, report.task,
+                            report.metric)
     pts = [p.model_copy(update={
         "predicted_peak_bytes": int(peak[i]), "predicted_accuracy": float(pred.mean[i]),
         "accuracy_lower": float(pred.lower[i]), "accuracy_upper": float(pred.upper[i])})

@@ -40,6 +40,14 @@ def _one(path: Path) -> ValidationReport | str:
     return value
 
 
+def made_by(report: ValidationReport, served: str | None) -> bool | None:
+    """Whether the artifact of `served` (its created_at) made the report's predictions; None
+    when either is unknown (no artifact served, or a report written before reports kept it)."""
+    if served is None or report.artifact_created_at is None:
+        return None
+    return report.artifact_created_at == served
+
+
 def load_reports(
     folder: Path, limit: int = 10_000
 ) -> tuple[list[tuple[str, ValidationReport]], dict[str, str]]:

@@ -15,7 +15,7 @@ from models.space import CHUNKS, KV_BITS
 from service.deps import RegistryDep, SettingsDep
 from service.grid import WEIGHT_IDS
 from service.registry import ModelEntry
-from service.reports import load_reports
+from service.reports import load_reports, made_by
 from service.schemas.responses import (
     Calibration,
     MetricInfo,
@@ -58,8 +58,7 @@ def calibration(entry: ModelEntry, reports: list[ValidationReport]) -> Calibrati
         validation_memory_median_abs_rel_error=last.memory_median_abs_rel_error if last else None,
         validation_accuracy_mae=last.accuracy_mae if last else None,
         validation_accuracy_coverage=last.accuracy_coverage if last else None,
-        validation_current=(None if last is None or last.artifact_created_at is None
-                            else last.artifact_created_at == art.created_at),
+        validation_current=None if last is None else made_by(last, art.created_at),
     )
 
 

@@ -14,7 +14,7 @@ from models.artifact import ValidationReport
 from service.deps import RegistryDep, SettingsDep
 from service.errors import documented
 from service.registry import Registry
-from service.reports import load_reports
+from service.reports import load_reports, made_by
 
 router = APIRouter(prefix="/v1", tags=["validations"])
 
@@ -30,17 +30,17 @@ class FiledReport(BaseModel):
 def filed(name: str, report: ValidationReport, registry: Registry) -> FiledReport:
     entry = registry.models.get(report.model)
     served = entry.calibration.artifact.created_at if entry and entry.calibration else None
+    current = made_by(report, served)
     if served is None:
-        current, note = None, f"{report.model} has no artifact served now"
-    elif report.artifact_created_at is None:
-        current, note = None, ("predicted by an artifact it did not record (written before "
-                               f"reports kept it); the artifact served now is of {served}")
-    elif report.artifact_created_at == served:
-        current, note = True, "predicted by the artifact served now"
+        note = f"{report.model} has no artifact served now"
+    elif current is None:
+        note = ("predicted by an artifact it did not record (written before reports kept it); "
+                f"the artifact served now is of {served}")
+    elif current:
+        note = "predicted by the artifact served now"
     else:
-        current, note = False, (f"predicted by the artifact of {report.artifact_created_at}; "
-                                f"{report.model} was refit since ({served}): `kvpareto rescore` "
-                                "predicts these measurements again")
+        note = (f"predicted by the artifact of {report.artifact_created_at}; {report.model} was "
+                f"refit since ({served}): `kvpareto rescore` predicts these measurements again")
     return FiledReport(file=name, current=current, note=note, report=report)
 
 
